@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+// The only module that reads the environment. Everything else receives a
+// Config, which is also how tests build servers with their own settings.
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^(postgres(ql)?|memory|file):\/\//.test(v) || !v.includes('://'), {
+      message: 'use postgres://…, memory:// or a PGlite data directory',
+    })
+    .default('./.data/pglite'),
+  UPSTREAM_BASE_URL: z.url().default('https://tokenhub.store/api/v1'),
+  UPSTREAM_API_KEY: z.string().min(1).optional(),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: positiveInt.default(60_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  API_KEY_PEPPER: z.string().min(16, 'API_KEY_PEPPER must be at least 16 characters').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'use redis://… or rediss://…').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GRAPHIQL: boolean.optional(),
+  INTROSPECTION: boolean.optional(),
+  SIMULATOR_TTFT_MS: z.coerce.number().int().min(0).default(300),
+  SIMULATOR_INTER_TOKEN_MS: z.coerce.number().int().min(0).default(40),
+  SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | undefined };
+  upstream:
+    | { kind: 'remote'; baseUrl: string; apiKey: string }
+    | { kind: 'simulator'; ttftMs: number; interTokenMs: number };
+  upstreamTimeouts: { firstByteMs: number; idleMs: number };
+  /** undefined: generate one at start and print it once. */
+  adminToken: string | undefined;
+  /** undefined: generate one and keep it in the database. */
+  apiKeyPepper: string | undefined;
+  redisUrl: string | undefined;
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  graphiql: boolean;
+  introspection: boolean;
+  shutdownDeadlineMs: number;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const development = e.NODE_ENV !== 'production';
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    database: databaseOf(e.DATABASE_URL),
+    upstream: e.UPSTREAM_API_KEY
+      ? { kind: 'remote', baseUrl: e.UPSTREAM_BASE_URL, apiKey: e.UPSTREAM_API_KEY }
+      : { kind: 'simulator', ttftMs: e.SIMULATOR_TTFT_MS, interTokenMs: e.SIMULATOR_INTER_TOKEN_MS },
+    upstreamTimeouts: { firstByteMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, idleMs: e.UPSTREAM_IDLE_TIMEOUT_MS },
+    adminToken: e.ADMIN_TOKEN,
+    apiKeyPepper: e.API_KEY_PEPPER,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    graphiql: e.GRAPHIQL ?? development,
+    introspection: e.INTROSPECTION ?? development,
+    shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+  };
+}
+
+function databaseOf(url: string): Config['database'] {
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  if (url === 'memory://') return { kind: 'pglite', dataDir: undefined };
+  return { kind: 'pglite', dataDir: url.replace(/^file:\/\//, '') };
+}

@@ -1,0 +1,45 @@
+import { count, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/database.js';
+import { accountTable } from '../db/tables.js';
+import { BadInputError } from './errors.js';
+import { assertUuid, pageClauses, type PageRequest, type SortKey } from './pagination.js';
+
+export type Account = typeof accountTable.$inferSelect;
+
+export function validateName(name: string, field: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) throw new BadInputError(`${field} must not be empty`, field);
+  if (trimmed.length > 200) throw new BadInputError(`${field} must be at most 200 characters`, field);
+  return trimmed;
+}
+
+export async function createAccount(db: Database, name: string): Promise<Account> {
+  const [account] = await db.insert(accountTable).values({ name: validateName(name, 'name') }).returning();
+  if (!account) throw new Error('insert returned no account');
+  return account;
+}
+
+export async function findAccount(db: Database, id: string): Promise<Account | undefined> {
+  assertUuid(id, 'id');
+  const [account] = await db.select().from(accountTable).where(eq(accountTable.id, id));
+  return account;
+}
+
+const accountOrder: SortKey = {
+  columns: [accountTable.createdAt, accountTable.id],
+  ofCursor: (cursor) => {
+    assertUuid(cursor, 'cursor');
+    return sql`select ${accountTable.createdAt}, ${accountTable.id} from ${accountTable} where ${accountTable.id} = ${cursor}`;
+  },
+  newestFirst: false,
+};
+
+export function listAccounts(db: Database, page: PageRequest): Promise<Account[]> {
+  const { where, orderBy } = pageClauses(accountOrder, page);
+  return db.select().from(accountTable).where(where).orderBy(...orderBy).limit(page.limit);
+}
+
+export async function countAccounts(db: Database): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(accountTable);
+  return row?.n ?? 0;
+}

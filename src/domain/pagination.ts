@@ -1,0 +1,40 @@
+import { and, asc, desc, sql, type Column, type SQL } from 'drizzle-orm';
+import { BadInputError } from './errors.js';
+
+/** One page of a keyset-paginated list; a cursor is the id of a row. */
+export interface PageRequest {
+  after?: string;
+  before?: string;
+  /** How many rows to read (callers ask one more to see if another page exists). */
+  limit: number;
+  /** Read from the end (a `last` page). */
+  inverted: boolean;
+}
+
+/** The order of a list: a tuple of columns ending with a unique one. */
+export interface SortKey {
+  columns: Column[];
+  /** A sub-select of the same tuple for the row a cursor names. */
+  ofCursor(cursor: string): SQL;
+  newestFirst: boolean;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function assertUuid(id: string, field: string): void {
+  if (!uuidPattern.test(id)) throw new BadInputError(`${field} is not a valid id: ${JSON.stringify(id)}`, field);
+}
+
+/** WHERE and ORDER BY for a page along a sort key (row comparisons use the index). */
+export function pageClauses(key: SortKey, page: PageRequest): { where: SQL | undefined; orderBy: SQL[] } {
+  const tuple = sql`(${sql.join(key.columns, sql`, `)})`;
+  const [later, earlier] = key.newestFirst ? [sql`<`, sql`>`] : [sql`>`, sql`<`];
+  const conditions: SQL[] = [];
+  if (page.after) conditions.push(sql`${tuple} ${later} (${key.ofCursor(page.after)})`);
+  if (page.before) conditions.push(sql`${tuple} ${earlier} (${key.ofCursor(page.before)})`);
+  const descending = key.newestFirst !== page.inverted;
+  return {
+    where: conditions.length ? and(...conditions) : undefined,
+    orderBy: key.columns.map((c) => (descending ? desc(c) : asc(c))),
+  };
+}

@@ -1,0 +1,10 @@
+import { builder } from './builder.js';
+import './scalars.js';
+import './types/model.js';
+import './types/api-key.js';
+import './types/ledger-entry.js';
+import './types/account.js';
+
+export function buildSchema() {
+  return builder.toSchema({ sortSchema: false });
+}

@@ -1,0 +1,69 @@
+import type { Server } from 'node:http';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Yoga } from './yoga.js';
+
+type EnvelopedArgs = ExecutionArgs & {
+  rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
+};
+
+/**
+ * graphql-ws on the same port and path as HTTP. Every operation goes through
+ * yoga's envelop (auth context, error masking, armor), so WebSocket clients
+ * meet exactly the rules HTTP clients do. The token travels in
+ * connectionParams.authorization and is checked per operation, so a key
+ * revoked mid-connection stops working for the next operation.
+ */
+export function attachWebSocket(httpServer: Server, yoga: Yoga): { close(): Promise<void> } {
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  useServer(
+    {
+      execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
+      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const authorization = ctx.connectionParams?.authorization;
+        const request = new Request(`http://websocket${yoga.graphqlEndpoint}`, {
+          headers: typeof authorization === 'string' && authorization.trim() ? { authorization } : {},
+        });
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          request,
+          params: payload,
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('the query could not be parsed')];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('could not authenticate')];
+        }
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue,
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wsServer.clients) client.terminate();
+        wsServer.close(() => resolve());
+      }),
+  };
+}
