@@ -9,6 +9,18 @@ type EnvelopedArgs = ExecutionArgs & {
 };
 
 /**
+ * graphql-ws only sends errors that are instances of its own graphql build,
+ * while yoga and graphql-tools may create them from the other (CJS) build.
+ */
+function wireError(error: unknown, fallbackCode: string): GraphQLError {
+  const source = error as Partial<GraphQLError> | undefined;
+  return new GraphQLError(source?.message ?? 'the operation was refused', {
+    nodes: source?.nodes,
+    extensions: { code: fallbackCode, ...source?.extensions },
+  });
+}
+
+/**
  * graphql-ws on the same port and path as HTTP. Every operation goes through
  * yoga's envelop (auth context, error masking, armor), so WebSocket clients
  * meet exactly the rules HTTP clients do. The token travels in
@@ -37,15 +49,15 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga): { close(): Prom
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('the query could not be parsed')];
+          return [wireError(error, 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map((e) => wireError(e, 'GRAPHQL_VALIDATION_FAILED'));
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('could not authenticate')];
+          return [wireError(error, 'UNAUTHENTICATED')];
         }
         return {
           schema,

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CompletionPlan } from './simulator-plan.js';
@@ -36,9 +36,9 @@ async function wait(ms: number, closed: AbortSignal): Promise<boolean> {
   }
 }
 
-async function drained(res: ServerResponse, closed: AbortSignal): Promise<boolean> {
+async function drained(stream: EventEmitter, closed: AbortSignal): Promise<boolean> {
   try {
-    await once(res, 'drain', { signal: closed });
+    await once(stream, 'drain', { signal: closed });
     return true;
   } catch {
     return false;
@@ -71,12 +71,24 @@ export function answerHttpFault(res: ServerResponse, script: SimulatorScript, ma
   return false;
 }
 
+/**
+ * Sends a TCP reset once what was written has left: http corks writes until
+ * the next tick, so resetting at once would drop the tokens before the fault.
+ */
+async function reset(res: ServerResponse, closed: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  const socket = res.socket;
+  if (socket === null || closed.aborted) return;
+  if (socket.writableNeedDrain && !(await drained(socket, closed))) return;
+  socket.resetAndDestroy();
+}
+
 /** Applies reset, malformed or stall at this point of the response. */
-function strike(ctx: ResponseContext, malformedBody: string): void {
+async function strike(ctx: ResponseContext, malformedBody: string): Promise<void> {
   switch (ctx.script.fault) {
     case 'reset':
       ctx.markFault();
-      ctx.res.destroy();
+      await reset(ctx.res, ctx.closed);
       return;
     case 'malformed':
       ctx.markFault();

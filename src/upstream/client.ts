@@ -1,0 +1,111 @@
+import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { UpstreamError } from './errors.js';
+import { toStreamingParams, toUpstreamChunk } from './openai-mapping.js';
+import { toUpstreamError } from './sdk-errors.js';
+import { SseDataDecoder } from './sse-decoder.js';
+import { StreamDeadline } from './stream-deadline.js';
+import type { UpstreamChunk, UpstreamClient, UpstreamClientOptions, UpstreamRequest } from './types.js';
+
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const sdk = new OpenAI({
+    baseURL: options.baseUrl,
+    apiKey: options.apiKey,
+    // The gateway decides about retries: a retried stream could be charged twice.
+    maxRetries: 0,
+    // Explicit values so OPENAI_* environment variables cannot change the requests.
+    organization: null,
+    project: null,
+    logLevel: 'off',
+  });
+  return { streamChat: (request, signal) => streamChat(sdk, options, request, signal) };
+}
+
+/** An `{ "error": … }` object sent as a stream event, as some servers do mid-stream. */
+function streamedError(chunk: ChatCompletionChunk): UpstreamError | undefined {
+  const error = (chunk as { error?: { message?: unknown } }).error;
+  if (error === undefined || error === null) return undefined;
+  const message = typeof error.message === 'string' ? error.message : JSON.stringify(error);
+  return new UpstreamError('http', `The upstream reported an error in the stream: ${message}`);
+}
+
+/**
+ * The SDK builds and sends the request and turns HTTP error statuses into
+ * its errors; the body is read here (see SseDataDecoder for why). An abort
+ * we cause (timeout, caller's signal) is remembered in `stopped`, so the
+ * fetch error it provokes is reported as what it really was.
+ */
+async function* streamChat(
+  sdk: OpenAI,
+  options: UpstreamClientOptions,
+  request: UpstreamRequest,
+  signal: AbortSignal,
+): AsyncGenerator<UpstreamChunk, void, undefined> {
+  if (signal.aborted) throw new UpstreamError('aborted', 'The caller cancelled the upstream request.');
+  const controller = new AbortController();
+  let stopped: UpstreamError | undefined;
+  let sawOutput = false;
+  const stop = (reason: UpstreamError): void => {
+    if (stopped !== undefined) return;
+    stopped = reason;
+    controller.abort();
+  };
+  const onCallerAbort = (): void => stop(new UpstreamError('aborted', 'The caller cancelled the upstream request.'));
+  const deadline = new StreamDeadline(() =>
+    stop(
+      sawOutput
+        ? new UpstreamError('timeout', `The upstream sent nothing for ${options.idleTimeoutMs} ms (idle timeout).`)
+        : new UpstreamError('timeout', `The upstream sent no output within ${options.firstByteTimeoutMs} ms (first-byte timeout).`),
+    ),
+  );
+
+  signal.addEventListener('abort', onCallerAbort, { once: true });
+  deadline.resume(options.firstByteTimeoutMs);
+  let complete = false;
+  try {
+    const response = await sdk.chat.completions.create(toStreamingParams(request), { signal: controller.signal }).asResponse();
+    if (response.body === null) throw new UpstreamError('malformed', 'The upstream answered without a body.');
+    const reader = response.body.getReader();
+    const decoder = new SseDataDecoder();
+    const events: string[] = [];
+    let finished = false;
+    let done = false;
+    while (!done) {
+      const read = await reader.read();
+      if (read.done) {
+        decoder.end(events);
+        done = true;
+      } else decoder.decode(read.value, events);
+      for (let i = 0; i < events.length; i++) {
+        const data = events[i] as string;
+        // Like the SDK, read on to the end of the body after [DONE] so the connection can be reused.
+        if (data === '[DONE]') done = true;
+        if (done) continue;
+        const chunk = JSON.parse(data) as ChatCompletionChunk;
+        const out = toUpstreamChunk(chunk);
+        if (out === undefined) {
+          const error = streamedError(chunk);
+          if (error !== undefined) throw error;
+          continue;
+        }
+        sawOutput = true;
+        if (out.finishReason !== undefined) finished = true;
+        // The consumer's time with the chunk is not upstream idleness.
+        deadline.pause();
+        yield out;
+        deadline.resume(options.idleTimeoutMs);
+      }
+      events.length = 0;
+    }
+    // Usage may follow the finish_reason, so only the end of the stream is the end.
+    if (!finished) throw new UpstreamError('malformed', 'The upstream stream ended without a finish_reason.');
+    complete = true;
+  } catch (error) {
+    throw stopped ?? toUpstreamError(error, options.apiKey);
+  } finally {
+    deadline.stop();
+    signal.removeEventListener('abort', onCallerAbort);
+    // Closes the connection when the consumer stopped early or the stream failed.
+    if (!complete) controller.abort();
+  }
+}

@@ -1,0 +1,64 @@
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import type { UpstreamChunk, UpstreamMessage, UpstreamRequest } from './types.js';
+
+// Translation between the gateway's camelCase types and OpenAI's wire names.
+// Optional fields left undefined disappear when the SDK serialises the body.
+
+function toMessageParam(message: UpstreamMessage): ChatCompletionMessageParam {
+  // Content parts and tool calls were validated by the gateway; the SDK's
+  // per-role unions cannot be proven from `unknown[]`.
+  return {
+    role: message.role,
+    content: message.content,
+    name: message.name,
+    tool_call_id: message.toolCallId,
+    tool_calls: message.toolCalls,
+  } as unknown as ChatCompletionMessageParam;
+}
+
+export function toStreamingParams(request: UpstreamRequest): ChatCompletionCreateParamsStreaming {
+  return {
+    model: request.model,
+    messages: request.messages.map(toMessageParam),
+    max_tokens: request.maxTokens,
+    temperature: request.temperature,
+    top_p: request.topP,
+    stop: request.stop,
+    tools: request.tools as ChatCompletionCreateParamsStreaming['tools'],
+    tool_choice: request.toolChoice as ChatCompletionCreateParamsStreaming['tool_choice'],
+    response_format: request.responseFormat as ChatCompletionCreateParamsStreaming['response_format'],
+    user: request.user,
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+}
+
+/**
+ * The part of an OpenAI chunk the gateway uses, or undefined when the chunk
+ * carries none of it (the role-only first chunk, keep-alive chunks).
+ * Always the same object shape, so this hot path stays monomorphic.
+ */
+export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | undefined {
+  // Servers differ: `choices` may be empty or absent on the usage chunk,
+  // `usage` may be null on every other chunk or missing entirely.
+  const choice = chunk.choices?.[0];
+  const delta = choice?.delta;
+  const contentDelta = delta?.content || undefined;
+  const toolCallDeltas = delta?.tool_calls?.length ? delta.tool_calls : undefined;
+  const finishReason = choice?.finish_reason || undefined;
+  const usage = chunk.usage;
+  const hasUsage = typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number';
+  if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && !hasUsage) {
+    return undefined;
+  }
+  return {
+    contentDelta,
+    toolCallDeltas,
+    finishReason,
+    usage: hasUsage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined,
+  };
+}

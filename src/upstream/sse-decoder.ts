@@ -1,0 +1,43 @@
+/**
+ * Incremental Server-Sent Events decoder that keeps only the `data` of each
+ * event. The openai SDK's own decoder copies its whole byte buffer once per
+ * event, which at full speed (hundreds of events per network read) costs
+ * more than everything else on the streaming path together; this one scans
+ * a string once.
+ *
+ * Lines may end in `\n` or `\r\n` (what OpenAI-compatible servers send);
+ * a bare `\r` line ending is not recognised. Fields other than `data`
+ * (`event`, `id`, `retry`) and comments are ignored.
+ */
+export class SseDataDecoder {
+  readonly #text = new TextDecoder();
+  #buffer = '';
+  #data: string | undefined;
+
+  /** Decodes `bytes` and appends the data of each event they complete to `out`. */
+  decode(bytes: Uint8Array, out: string[]): void {
+    this.#scan(this.#buffer + this.#text.decode(bytes, { stream: true }), out);
+  }
+
+  /** At the end of the body: an event not followed by a blank line still counts. */
+  end(out: string[]): void {
+    this.#scan(`${this.#buffer}${this.#text.decode()}\n\n`, out);
+  }
+
+  #scan(buffer: string, out: string[]): void {
+    let start = 0;
+    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n', start)) {
+      const end = newline > start && buffer.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
+      if (end === start) {
+        if (this.#data !== undefined) out.push(this.#data);
+        this.#data = undefined;
+      } else if (buffer.startsWith('data:', start)) {
+        const from = buffer.charCodeAt(start + 5) === 32 ? start + 6 : start + 5;
+        const value = buffer.slice(from, end);
+        this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
+      }
+      start = newline + 1;
+    }
+    this.#buffer = start === 0 ? buffer : buffer.slice(start);
+  }
+}

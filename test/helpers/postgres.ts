@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+// Tests run against a real Postgres server: TEST_POSTGRES_URL if set, the
+// local one otherwise. Each test file works in a database of its own.
+export const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const templateDatabase = 'tokenhub_test_template';
+
+export function databaseUrl(name: string): string {
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createDatabase(template?: string): Promise<string> {
+  const name = `tokenhub_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin((c) => c.query(`create database "${name}"${template ? ` template "${template}"` : ''}`));
+  return name;
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
+}

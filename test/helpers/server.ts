@@ -1,0 +1,66 @@
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { buildApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createDatabase, databaseUrl, dropDatabase, templateDatabase } from './postgres.js';
+
+export interface TestServer {
+  app: App;
+  url: string;
+  graphqlUrl: string;
+  adminToken: string;
+  /** A plain connection to the same database, to check what the server stored. */
+  pg: pg.Pool;
+  /** Every log line the server wrote, as raw JSON text. */
+  logs: string[];
+  /** Every SQL statement the server sent, in order. */
+  statements: string[];
+  stop(): Promise<void>;
+}
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/**
+ * A real server on an ephemeral port over its own Postgres database, started
+ * through the same buildApp as `npm start`. `env` overrides configuration.
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await createDatabase(templateDatabase);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: databaseUrl(database),
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'trace',
+    GRAPHIQL: 'true',
+    INTROSPECTION: 'true',
+    ...env,
+  });
+  const logs: string[] = [];
+  const statements: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const app = await buildApp(config, { logger: createLogger(config, sink), onQuery: (sql) => statements.push(sql) });
+  const url = await app.start();
+  const pool = new pg.Pool({ connectionString: databaseUrl(database), max: 4 });
+  return {
+    app,
+    url,
+    graphqlUrl: `${url}/graphql`,
+    adminToken: app.adminToken,
+    pg: pool,
+    logs,
+    statements,
+    stop: async () => {
+      await app.stop();
+      await pool.end();
+      await dropDatabase(database);
+    },
+  };
+}

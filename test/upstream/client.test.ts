@@ -1,0 +1,325 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
+import type { ToolCallDelta, UpstreamChunk } from '../../src/upstream/types.js';
+import { API_KEY, chatRequest, clientFor, collect, failureOf, textOf } from './harness.js';
+
+let simulator: Simulator;
+beforeEach(async () => {
+  simulator = await startSimulator();
+});
+afterEach(async () => {
+  await simulator.close();
+});
+
+const neverAborted = new AbortController().signal;
+
+function stream(content = 'Hello', extra: Parameters<typeof chatRequest>[1] = {}, timeouts = {}) {
+  return clientFor(simulator.baseUrl, timeouts).streamChat(chatRequest(content, extra), neverAborted);
+}
+
+/** Joins tool_call deltas by index the way a consumer of OpenAI streams does. */
+function assembleToolCalls(chunks: UpstreamChunk[]): { id: string; name: string; arguments: string }[] {
+  const calls: { id: string; name: string; arguments: string }[] = [];
+  for (const delta of chunks.flatMap((chunk): ToolCallDelta[] => chunk.toolCallDeltas ?? [])) {
+    const call = (calls[delta.index] ??= { id: '', name: '', arguments: '' });
+    call.id ||= delta.id ?? '';
+    call.name += delta.function?.name ?? '';
+    call.arguments += delta.function?.arguments ?? '';
+  }
+  return calls;
+}
+
+/** A one-off server for upstream behaviour the simulator does not offer. */
+async function withServer(handler: Parameters<typeof createServer>[1], run: (baseUrl: string) => Promise<void>): Promise<void> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe('upstream client: content', () => {
+  it('assembles the scripted text from the content deltas', async () => {
+    simulator.enqueue({ text: 'The quick brown fox jumps over the lazy dog.' });
+    expect(textOf(await collect(stream()))).toBe('The quick brown fox jumps over the lazy dog.');
+  });
+
+  it('yields each scripted token as one content delta', async () => {
+    simulator.enqueue({ tokens: ['Hel', 'lo', ' wor', 'ld'] });
+    const deltas = (await collect(stream())).flatMap((chunk) => (chunk.contentDelta === undefined ? [] : [chunk.contentDelta]));
+    expect(deltas).toEqual(['Hel', 'lo', ' wor', 'ld']);
+  });
+
+  it('reports the usage the upstream sends after the finish_reason', async () => {
+    simulator.enqueue({ tokens: ['a', 'b', 'c'] });
+    const chunks = await collect(stream('Hello'));
+    const finishAt = chunks.findIndex((chunk) => chunk.finishReason === 'stop');
+    const usageAt = chunks.findIndex((chunk) => chunk.usage !== undefined);
+    expect(usageAt).toBeGreaterThan(finishAt);
+    expect(chunks[usageAt]?.usage).toEqual({ promptTokens: Math.ceil(5 / 4) + 4, completionTokens: 3 });
+  });
+
+  it('stops at max_tokens with finish_reason length', async () => {
+    const chunks = await collect(stream('Hello', { maxTokens: 4 }));
+    expect(chunks.filter((chunk) => chunk.contentDelta !== undefined)).toHaveLength(4);
+    expect(chunks.find((chunk) => chunk.finishReason)?.finishReason).toBe('length');
+    expect(chunks.find((chunk) => chunk.usage)?.usage?.completionTokens).toBe(4);
+  });
+
+  it('cuts the text before the first stop sequence and finishes with stop', async () => {
+    simulator.enqueue({ text: 'one two three END four five' });
+    const chunks = await collect(stream('Hello', { stop: ['four', ' END'] }));
+    expect(textOf(chunks)).toBe('one two three');
+    expect(chunks.find((chunk) => chunk.finishReason)?.finishReason).toBe('stop');
+  });
+
+  it('streams parseable JSON for response_format json_object', async () => {
+    const chunks = await collect(stream('Give me JSON', { responseFormat: { type: 'json_object' } }));
+    expect(chunks.filter((chunk) => chunk.contentDelta).length).toBeGreaterThan(1);
+    expect(JSON.parse(textOf(chunks))).toEqual({ answer: expect.stringContaining('Give me JSON') });
+  });
+
+  it('assembles tool_call deltas into a valid call when tool_choice is required', async () => {
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          parameters: {
+            type: 'object',
+            properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] }, days: { type: 'integer' } },
+          },
+        },
+      },
+    ];
+    const chunks = await collect(stream('Weather in Paris?', { tools, toolChoice: 'required' }));
+    const calls = assembleToolCalls(chunks);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ id: expect.stringMatching(/^call_/), name: 'get_weather' });
+    expect(JSON.parse(calls[0]!.arguments)).toEqual({ city: 'Weather in Paris?', unit: 'celsius', days: 42 });
+    expect(chunks.find((chunk) => chunk.finishReason)?.finishReason).toBe('tool_calls');
+    expect(textOf(chunks)).toBe('');
+  });
+
+  it('calls the named function when tool_choice names one', async () => {
+    const tools = ['first', 'second'].map((name) => ({ type: 'function', function: { name, parameters: { type: 'object', properties: {} } } }));
+    const chunks = await collect(stream('Hi', { tools, toolChoice: { type: 'function', function: { name: 'second' } } }));
+    expect(assembleToolCalls(chunks).map((call) => [call.name, JSON.parse(call.arguments)])).toEqual([['second', {}]]);
+  });
+
+  it('sends every parameter under its upstream name, with stream and include_usage', async () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }];
+    const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }];
+    await collect(
+      clientFor(simulator.baseUrl).streamChat(
+        {
+          model: 'anthropic/claude-haiku-4-5',
+          maxTokens: 50,
+          temperature: 0.5,
+          stop: ['\n\n'],
+          tools,
+          toolChoice: 'auto',
+          responseFormat: { type: 'text' },
+          user: 'user-42',
+          messages: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', content: [{ type: 'text', text: 'Hi' }], name: 'ann' },
+            { role: 'assistant', content: null, toolCalls },
+            { role: 'tool', content: '{"ok":true}', toolCallId: 'call_1' },
+          ],
+        },
+        neverAborted,
+      ),
+    );
+    expect(simulator.requests[0]?.body).toEqual({
+      model: 'anthropic/claude-haiku-4-5',
+      max_tokens: 50,
+      temperature: 0.5,
+      stop: ['\n\n'],
+      tools,
+      tool_choice: 'auto',
+      response_format: { type: 'text' },
+      user: 'user-42',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'Hi' }], name: 'ann' },
+        { role: 'assistant', content: null, tool_calls: toolCalls },
+        { role: 'tool', content: '{"ok":true}', tool_call_id: 'call_1' },
+      ],
+    });
+    expect(simulator.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it('sends top_p when given', async () => {
+    await collect(stream('Hi', { topP: 0.9 }));
+    expect(simulator.requests[0]?.body).toMatchObject({ top_p: 0.9 });
+  });
+});
+
+describe('upstream client: quirks of other servers', () => {
+  it('finishes normally without usage when the upstream sends none', async () => {
+    simulator.enqueue({ text: 'no usage here', noUsage: true });
+    const chunks = await collect(stream());
+    expect(textOf(chunks)).toBe('no usage here');
+    expect(chunks.some((chunk) => chunk.usage)).toBe(false);
+    expect(chunks.at(-1)?.finishReason).toBe('stop');
+  });
+
+  it('yields content and finish_reason together when they share the last chunk', async () => {
+    simulator.enqueue({ tokens: ['a', 'b'], finishOnLastContent: true });
+    const chunks = await collect(stream());
+    expect(chunks.find((chunk) => chunk.finishReason)).toMatchObject({ contentDelta: 'b', finishReason: 'stop' });
+    expect(textOf(chunks)).toBe('ab');
+  });
+
+  it('streams normally when chunks have no created field', async () => {
+    simulator.enqueue({ text: 'no created', omitCreated: true });
+    const chunks = await collect(stream());
+    expect(textOf(chunks)).toBe('no created');
+    expect(chunks.some((chunk) => chunk.usage)).toBe(true);
+  });
+});
+
+describe('upstream client: failures', () => {
+  it('throws kind http with the status for an HTTP 500', async () => {
+    simulator.enqueue({ fault: 'http500' });
+    const { error } = await failureOf(stream());
+    expect(error).toMatchObject({ kind: 'http', status: 500 });
+    expect(simulator.requests).toHaveLength(1); // no retries
+  });
+
+  it('throws kind rate_limited with retryAfterSeconds for an HTTP 429', async () => {
+    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 3 });
+    const { error } = await failureOf(stream());
+    expect(error).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterSeconds: 3 });
+  });
+
+  it('throws kind network when the connection is reset mid-stream, after the tokens sent before', async () => {
+    simulator.enqueue({ tokens: ['a', 'b', 'c', 'd'], fault: 'reset', afterTokens: 2 });
+    const { error, chunks } = await failureOf(stream());
+    expect(error.kind).toBe('network');
+    expect(textOf(chunks)).toBe('ab');
+  });
+
+  it('throws kind network when nothing listens at the base URL', async () => {
+    const baseUrl = simulator.baseUrl;
+    await simulator.close();
+    const { error } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+    expect(error.kind).toBe('network');
+    simulator = await startSimulator(); // afterEach closes this one
+  });
+
+  it('throws kind malformed for a chunk that is not JSON', async () => {
+    simulator.enqueue({ tokens: ['a', 'b', 'c'], fault: 'malformed', afterTokens: 1 });
+    const { error, chunks } = await failureOf(stream());
+    expect(error.kind).toBe('malformed');
+    expect(textOf(chunks)).toBe('a');
+  });
+
+  it('throws kind malformed when the stream ends without a finish_reason', async () => {
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: {"id":"x","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n');
+      },
+      async (baseUrl) => {
+        const { error, chunks } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        expect(error.kind).toBe('malformed');
+        expect(textOf(chunks)).toBe('hi');
+      },
+    );
+  });
+
+  it('never puts the API key in an error message, even when the upstream echoes it', async () => {
+    await withServer(
+      (req, res) => {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `Invalid key: ${req.headers.authorization}`, type: 'auth', param: null, code: null } }));
+      },
+      async (baseUrl) => {
+        const { error } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        expect(error).toMatchObject({ kind: 'http', status: 401 });
+        expect(error.message).not.toContain(API_KEY);
+        expect(error.message).toContain('[redacted]');
+      },
+    );
+  });
+});
+
+describe('upstream client: cancel and timeouts', () => {
+  it('throws kind aborted and closes the HTTP request when the signal aborts mid-stream', async () => {
+    simulator.setTiming({ interTokenMs: 20 });
+    const controller = new AbortController();
+    const chunks: UpstreamChunk[] = [];
+    const failure = failureOf(
+      (async function* () {
+        for await (const chunk of clientFor(simulator.baseUrl).streamChat(chatRequest('Hi'), controller.signal)) {
+          chunks.push(chunk);
+          if (chunks.length === 2) controller.abort();
+          yield chunk;
+        }
+      })(),
+    );
+    const { error } = await failure;
+    expect(error.kind).toBe('aborted');
+    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+    expect(simulator.requests[0]?.closedByClient).toBe(true);
+  });
+
+  it('throws kind aborted without calling the upstream when the signal is already aborted', async () => {
+    const { error } = await failureOf(clientFor(simulator.baseUrl).streamChat(chatRequest('Hi'), AbortSignal.abort()));
+    expect(error.kind).toBe('aborted');
+    expect(simulator.requests).toHaveLength(0);
+  });
+
+  it('closes the HTTP request when the consumer stops reading early', async () => {
+    simulator.setTiming({ interTokenMs: 20 });
+    for await (const chunk of stream()) {
+      if (chunk.contentDelta) break;
+    }
+    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+  });
+
+  it('throws kind timeout when no output arrives within the first-byte timeout', async () => {
+    simulator.setTiming({ ttftMs: 1000 });
+    const start = performance.now();
+    const { error } = await failureOf(stream('Hi', {}, { firstByteTimeoutMs: 100, idleTimeoutMs: 1000 }));
+    expect(error.kind).toBe('timeout');
+    expect(error.message).toContain('first-byte');
+    expect(performance.now() - start).toBeLessThan(500);
+    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+  });
+
+  it('throws kind timeout when the stream stalls longer than the idle timeout', async () => {
+    simulator.enqueue({ fault: 'stall', afterTokens: 2 });
+    const { error, chunks } = await failureOf(stream('Hi', {}, { firstByteTimeoutMs: 1000, idleTimeoutMs: 100 }));
+    expect(error.kind).toBe('timeout');
+    expect(error.message).toContain('idle');
+    expect(chunks.filter((chunk) => chunk.contentDelta)).toHaveLength(2);
+    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+  });
+
+  it('does not time out while chunks keep arriving within the idle timeout', async () => {
+    simulator.setTiming({ interTokenMs: 25 });
+    simulator.enqueue({ words: 8 });
+    const chunks = await collect(stream('Hi', {}, { firstByteTimeoutMs: 60, idleTimeoutMs: 60 }));
+    expect(chunks.filter((chunk) => chunk.contentDelta)).toHaveLength(8);
+  });
+
+  it('does not count the time the consumer spends on a chunk as upstream idleness', async () => {
+    simulator.enqueue({ tokens: ['a', 'b'] });
+    const seen: string[] = [];
+    for await (const chunk of stream('Hi', {}, { firstByteTimeoutMs: 60, idleTimeoutMs: 60 })) {
+      if (chunk.contentDelta) seen.push(chunk.contentDelta);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen).toEqual(['a', 'b']);
+  });
+});
