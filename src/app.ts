@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
@@ -6,12 +6,17 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseOptions } from './db/database.js';
 import { ApiKeyHasher, loadPepper } from './domain/api-keys.js';
 import { seedCatalogue } from './domain/catalogue.js';
+import { CompletionService } from './domain/completions.js';
+import { InstanceRegistration } from './domain/instances.js';
 import { Authenticator } from './domain/viewer.js';
 import { buildSchema } from './graphql/schema.js';
 import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createLogger, type Logger } from './logger.js';
+import { InProcessEventLog } from './realtime/in-process-event-log.js';
 import type { Services } from './services.js';
+import { createUpstreamClient } from './upstream/client.js';
+import { startSimulator, type Simulator } from './upstream/simulator.js';
 
 export interface App {
   services: Services;
@@ -37,7 +42,27 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const authenticator = new Authenticator(db, hasher, adminToken, (error) =>
     logger.warn({ err: error }, 'could not record API key use'),
   );
-  const services: Services = { config, db, hasher, authenticator, logger };
+
+  // Without an upstream key the built-in simulator serves completions, over
+  // real HTTP, so the same client code runs as in production.
+  let simulator: Simulator | undefined;
+  if (config.upstream.kind === 'simulator') {
+    simulator = await startSimulator({ ttftMs: config.upstream.ttftMs, interTokenMs: config.upstream.interTokenMs });
+  }
+  const upstream = createUpstreamClient({
+    baseUrl: simulator ? simulator.baseUrl : config.upstream.kind === 'remote' ? config.upstream.baseUrl : '',
+    apiKey: config.upstream.kind === 'remote' ? config.upstream.apiKey : 'simulator',
+    firstByteTimeoutMs: config.upstreamTimeouts.firstByteMs,
+    idleTimeoutMs: config.upstreamTimeouts.idleMs,
+  });
+  const instance = new InstanceRegistration(db, randomUUID(), config.redisUrl !== undefined, (error) =>
+    logger.warn({ err: error }, 'instance heartbeat failed'),
+  );
+  const interrupted = await instance.start();
+  if (interrupted > 0) logger.warn({ interrupted }, 'completions left running by a stopped process were interrupted and released');
+  const events = new InProcessEventLog(config.eventRetentionMs);
+  const completions = new CompletionService(db, upstream, events, instance.id, logger);
+  const services: Services = { config, db, hasher, authenticator, logger, completions };
 
   const yoga = createGraphQLServer(buildSchema(), services);
   const httpServer: Server = createServer(yoga);
@@ -61,11 +86,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         });
       }),
     stop: async () => {
+      await completions.stop(config.shutdownDeadlineMs);
+      await events.close();
       await websocket.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });
+      await simulator?.close();
+      await instance.stop();
       await database.close();
     },
   };

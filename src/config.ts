@@ -32,6 +32,7 @@ const environmentSchema = z.object({
   SIMULATOR_TTFT_MS: z.coerce.number().int().min(0).default(300),
   SIMULATOR_INTER_TOKEN_MS: z.coerce.number().int().min(0).default(40),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+  EVENT_RETENTION_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export interface Config {
@@ -52,6 +53,8 @@ export interface Config {
   graphiql: boolean;
   introspection: boolean;
   shutdownDeadlineMs: number;
+  /** How long a finished completion's events stay in memory before replays read Postgres. */
+  eventRetentionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +85,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     graphiql: e.GRAPHIQL ?? development,
     introspection: e.INTROSPECTION ?? development,
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
+    eventRetentionMs: e.EVENT_RETENTION_MS,
   };
 }
 

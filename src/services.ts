@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import type { ApiKeyHasher } from './domain/api-keys.js';
+import type { CompletionService } from './domain/completions.js';
 import type { Authenticator } from './domain/viewer.js';
 import type { Logger } from './logger.js';
 
@@ -11,4 +12,5 @@ export interface Services {
   hasher: ApiKeyHasher;
   authenticator: Authenticator;
   logger: Logger;
+  completions: CompletionService;
 }

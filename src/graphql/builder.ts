@@ -19,6 +19,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, RelayPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    // Check once when a subscription starts, not again on every event.
+    authorizeOnSubscribe: true,
     authScopes: (context) => ({
       signedIn: context.viewer.kind !== 'anonymous',
       admin: context.viewer.kind === 'admin',
@@ -44,3 +46,4 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -4,6 +4,8 @@ import './types/model.js';
 import './types/api-key.js';
 import './types/ledger-entry.js';
 import './types/account.js';
+import './types/completion.js';
+import './types/completion-operations.js';
 
 export function buildSchema() {
   return builder.toSchema({ sortSchema: false });

@@ -52,7 +52,7 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga): { close(): Prom
           return [wireError(error, 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map((e) => wireError(e, 'GRAPHQL_VALIDATION_FAILED'));
+        if (errors.length > 0) return errors.map((e: unknown) => wireError(e, 'GRAPHQL_VALIDATION_FAILED'));
         let contextValue;
         try {
           contextValue = await contextFactory();

@@ -28,7 +28,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     context: async ({ request }): Promise<Context> => {
       try {
         const viewer = await services.authenticator.authenticate(request.headers.get('authorization'));
-        return { viewer, services, requestId: request.headers.get('x-request-id') ?? randomUUID() };
+        return { viewer, services, requestId: request.headers.get('x-request-id') ?? randomUUID(), models: new Map() };
       } catch (error) {
         throw toGraphQLError(error) ?? error;
       }

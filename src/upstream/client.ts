@@ -1,7 +1,6 @@
 import OpenAI from 'openai';
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { UpstreamError } from './errors.js';
-import { toStreamingParams, toUpstreamChunk } from './openai-mapping.js';
+import { parseChunk, toStreamingParams, toUpstreamChunk } from './openai-mapping.js';
 import { toUpstreamError } from './sdk-errors.js';
 import { SseDataDecoder } from './sse-decoder.js';
 import { StreamDeadline } from './stream-deadline.js';
@@ -16,17 +15,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     // Explicit values so OPENAI_* environment variables cannot change the requests.
     organization: null,
     project: null,
+    // Failures reach the caller as UpstreamError; the SDK need not print them too.
     logLevel: 'off',
   });
   return { streamChat: (request, signal) => streamChat(sdk, options, request, signal) };
-}
-
-/** An `{ "error": … }` object sent as a stream event, as some servers do mid-stream. */
-function streamedError(chunk: ChatCompletionChunk): UpstreamError | undefined {
-  const error = (chunk as { error?: { message?: unknown } }).error;
-  if (error === undefined || error === null) return undefined;
-  const message = typeof error.message === 'string' ? error.message : JSON.stringify(error);
-  return new UpstreamError('http', `The upstream reported an error in the stream: ${message}`);
 }
 
 /**
@@ -51,13 +43,12 @@ async function* streamChat(
     controller.abort();
   };
   const onCallerAbort = (): void => stop(new UpstreamError('aborted', 'The caller cancelled the upstream request.'));
-  const deadline = new StreamDeadline(() =>
-    stop(
-      sawOutput
-        ? new UpstreamError('timeout', `The upstream sent nothing for ${options.idleTimeoutMs} ms (idle timeout).`)
-        : new UpstreamError('timeout', `The upstream sent no output within ${options.firstByteTimeoutMs} ms (first-byte timeout).`),
-    ),
-  );
+  const deadline = new StreamDeadline(() => {
+    const message = sawOutput
+      ? `The upstream sent nothing for ${options.idleTimeoutMs} ms (idle timeout).`
+      : `The upstream sent no output within ${options.firstByteTimeoutMs} ms (first-byte timeout).`;
+    stop(new UpstreamError('timeout', message));
+  });
 
   signal.addEventListener('abort', onCallerAbort, { once: true });
   deadline.resume(options.firstByteTimeoutMs);
@@ -69,30 +60,30 @@ async function* streamChat(
     const decoder = new SseDataDecoder();
     const events: string[] = [];
     let finished = false;
-    let done = false;
-    while (!done) {
+    let ended = false;
+    while (!ended) {
       const read = await reader.read();
       if (read.done) {
         decoder.end(events);
-        done = true;
+        ended = true;
       } else decoder.decode(read.value, events);
       for (let i = 0; i < events.length; i++) {
         const data = events[i] as string;
-        // Like the SDK, read on to the end of the body after [DONE] so the connection can be reused.
-        if (data === '[DONE]') done = true;
-        if (done) continue;
-        const chunk = JSON.parse(data) as ChatCompletionChunk;
-        const out = toUpstreamChunk(chunk);
-        if (out === undefined) {
-          const error = streamedError(chunk);
-          if (error !== undefined) throw error;
-          continue;
+        if (data === '[DONE]') {
+          // The protocol's end, even if the server keeps the body open after it.
+          ended = true;
+          void reader.cancel().catch(() => undefined);
+          break;
         }
+        const out = toUpstreamChunk(parseChunk(data));
+        if (out === undefined) continue;
         sawOutput = true;
         if (out.finishReason !== undefined) finished = true;
         // The consumer's time with the chunk is not upstream idleness.
         deadline.pause();
         yield out;
+        // Chunks already decoded must not outlive a cancel that came during the yield.
+        if (stopped !== undefined) throw stopped;
         deadline.resume(options.idleTimeoutMs);
       }
       events.length = 0;

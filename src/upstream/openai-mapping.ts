@@ -3,6 +3,7 @@ import type {
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import { UpstreamError } from './errors.js';
 import type { UpstreamChunk, UpstreamMessage, UpstreamRequest } from './types.js';
 
 // Translation between the gateway's camelCase types and OpenAI's wire names.
@@ -35,6 +36,25 @@ export function toStreamingParams(request: UpstreamRequest): ChatCompletionCreat
     stream: true,
     stream_options: { include_usage: true },
   };
+}
+
+/**
+ * The JSON of one `data:` line. A JSON.parse SyntaxError propagates (the
+ * caller classifies it as malformed); so does an `{ "error": … }` object,
+ * which some servers send mid-stream, as an UpstreamError.
+ */
+export function parseChunk(data: string): ChatCompletionChunk {
+  const value: unknown = JSON.parse(data);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UpstreamError('malformed', `The upstream sent a chunk that is not a JSON object: ${data.slice(0, 100)}`);
+  }
+  const error = (value as { error?: unknown }).error;
+  if (error !== undefined && error !== null) {
+    const message = (error as { message?: unknown }).message;
+    const detail = typeof message === 'string' ? message : JSON.stringify(error);
+    throw new UpstreamError('http', `The upstream reported an error in the stream: ${detail}`);
+  }
+  return value as ChatCompletionChunk;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { UpstreamError } from './errors.js';
 
-// Turns whatever the openai SDK or the fetch underneath it throws into an
-// UpstreamError the gateway can act on.
+// Turns whatever the openai SDK, the fetch underneath it or JSON.parse of a
+// chunk throws into an UpstreamError the gateway can act on.
 
 /** `retry-after-ms`, or `retry-after` as seconds or an HTTP date, in whole seconds. */
 function retryAfterSeconds(headers: Headers | undefined): number | undefined {
@@ -35,7 +35,8 @@ function classify(error: unknown): UpstreamError {
   }
   if (error instanceof APIUserAbortError) return new UpstreamError('aborted', 'The upstream request was aborted.');
   if (error instanceof APIConnectionError) {
-    return new UpstreamError('network', `Could not reach the upstream: ${describe(error.cause ?? error)}.`, { cause: error.cause });
+    const detail = describe(error.cause ?? error);
+    return new UpstreamError('network', `Could not reach the upstream: ${detail}.`, { cause: error.cause });
   }
   if (error instanceof APIError) {
     if (error.status === 429) {
@@ -43,10 +44,6 @@ function classify(error: unknown): UpstreamError {
         status: 429,
         retryAfterSeconds: retryAfterSeconds(error.headers),
       });
-    }
-    if (error.status === undefined) {
-      // An `{ "error": … }` object sent as a stream event.
-      return new UpstreamError('http', `The upstream reported an error in the stream: ${error.message}`);
     }
     return new UpstreamError('http', `The upstream answered HTTP ${error.status}: ${upstreamMessage(error)}`, {
       status: error.status,

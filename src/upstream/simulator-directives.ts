@@ -38,17 +38,22 @@ function applyItem(script: SimulatorScript, item: string): void {
   }
   if (value === undefined || value === '') {
     throw new DirectiveError(
-      `Unknown simulator directive '${item}'. Use fault=…, after=N, retryAfter=N, words=N, ttft=MS, itl=MS, finish=REASON, noUsage, finishOnLastContent or omitCreated.`,
+      `Unknown simulator directive '${item}'. Use fault=…, after=N, retryAfter=N, words=N, ttft=MS, itl=MS, ` +
+        'finish=REASON, noUsage, finishOnLastContent or omitCreated.',
     );
   }
   if (Object.hasOwn(NUMBERS, key)) {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new DirectiveError(`Simulator directive '${key}' needs a whole number ≥ 0, got '${value}'.`);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new DirectiveError(`Simulator directive '${key}' needs a whole number ≥ 0, got '${value}'.`);
+    }
     script[NUMBERS[key as keyof typeof NUMBERS]] = n;
     return;
   }
   if (key === 'fault') {
-    if (!isFault(value)) throw new DirectiveError(`Unknown simulator fault '${value}'. Use one of: ${SIMULATOR_FAULTS.join(', ')}.`);
+    if (!isFault(value)) {
+      throw new DirectiveError(`Unknown simulator fault '${value}'. Use one of: ${SIMULATOR_FAULTS.join(', ')}.`);
+    }
     script.fault = value;
     return;
   }

@@ -63,9 +63,8 @@ export function answerHttpFault(res: ServerResponse, script: SimulatorScript, ma
   if (script.fault === 'http429') {
     markFault();
     const seconds = script.retryAfterSeconds ?? 1;
-    sendError(res, 429, `Rate limit reached (simulated, fault=http429). Retry after ${seconds} s.`, 'requests', 'rate_limit_exceeded', null, {
-      'retry-after': String(seconds),
-    });
+    const message = `Rate limit reached (simulated, fault=http429). Retry after ${seconds} s.`;
+    sendError(res, 429, message, 'requests', 'rate_limit_exceeded', null, { 'retry-after': String(seconds) });
     return true;
   }
   return false;

@@ -36,8 +36,10 @@ export function createChunkEncoder(envelope: ChunkEnvelope): ChunkEncoder {
   const choiceHead = `${head},"choices":[{"index":0,"delta":`;
   const tail = `}]${envelope.usageNull ? ',"usage":null' : ''}}\n\n`;
   return {
-    choice: (deltaJson, finishReason) =>
-      `${choiceHead}${deltaJson},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : JSON.stringify(finishReason)}${tail}`,
+    choice: (deltaJson, finishReason) => {
+      const finish = finishReason === null ? 'null' : JSON.stringify(finishReason);
+      return `${choiceHead}${deltaJson},"logprobs":null,"finish_reason":${finish}${tail}`;
+    },
     usage: (usage) => `${head},"choices":[],"usage":${JSON.stringify(usage)}}\n\n`,
   };
 }

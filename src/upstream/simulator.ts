@@ -40,7 +40,7 @@ import type { AddressInfo } from 'node:net';
 import { DirectiveError, parseDirectives } from './simulator-directives.js';
 import { BodyTooLargeError, readBody, sendError, sendJson } from './simulator-http.js';
 import { planCompletion } from './simulator-plan.js';
-import { InvalidRequestError, parseChatRequest, type WireMessage } from './simulator-request.js';
+import { InvalidRequestError, parseChatRequest, type ChatRequest, type WireMessage } from './simulator-request.js';
 import { answerHttpFault, sendCompletion, streamCompletion } from './simulator-response.js';
 import type { SimulatorScript } from './simulator-script.js';
 import { textOf } from './simulator-text.js';
@@ -172,9 +172,9 @@ class SimulatorServer implements Simulator {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const tracked = this.track(req, res);
-    this.route(req, res, tracked).catch(() => {
+    this.route(req, res, tracked).catch((error: unknown) => {
       if (res.headersSent) res.destroy();
-      else sendError(res, 500, 'The simulator failed unexpectedly.', 'server_error');
+      else sendError(res, 500, `The simulator failed unexpectedly: ${String(error)}`, 'server_error');
     });
   }
 
@@ -216,12 +216,10 @@ class SimulatorServer implements Simulator {
       return;
     }
     if (!isAuthorized(req)) {
-      sendError(
-        res,
-        401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-        'invalid_request_error',
-      );
+      const message =
+        "You didn't provide an API key. You need to provide your API key in an Authorization header " +
+        'using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).';
+      sendError(res, 401, message, 'invalid_request_error');
       return;
     }
     if (models) {
@@ -232,6 +230,22 @@ class SimulatorServer implements Simulator {
       return;
     }
     await this.chatCompletion(req, res, tracked);
+  }
+
+  /** The request and its directives, or undefined after answering 400. */
+  private parseOrReject(
+    res: ServerResponse,
+    body: unknown,
+  ): { request: ChatRequest; directives: ReturnType<typeof parseDirectives> } | undefined {
+    try {
+      const request = parseChatRequest(body);
+      return { request, directives: parseDirectives(lastUserText(request.messages)) };
+    } catch (error) {
+      if (error instanceof InvalidRequestError) sendError(res, 400, error.message, 'invalid_request_error', null, error.param);
+      else if (error instanceof DirectiveError) sendError(res, 400, error.message, 'invalid_request_error');
+      else throw error;
+      return undefined;
+    }
   }
 
   private async chatCompletion(req: IncomingMessage, res: ServerResponse, tracked: Tracked): Promise<void> {
@@ -250,17 +264,9 @@ class SimulatorServer implements Simulator {
       return;
     }
 
-    let request;
-    let directives;
-    try {
-      request = parseChatRequest(tracked.record.body);
-      directives = parseDirectives(lastUserText(request.messages));
-    } catch (error) {
-      if (error instanceof InvalidRequestError) sendError(res, 400, error.message, 'invalid_request_error', null, error.param);
-      else if (error instanceof DirectiveError) sendError(res, 400, error.message, 'invalid_request_error');
-      else throw error;
-      return;
-    }
+    const parsed = this.parseOrReject(res, tracked.record.body);
+    if (parsed === undefined) return;
+    const { request, directives } = parsed;
 
     const script: SimulatorScript = { ...directives.script, ...this.queue.shift() };
     if (answerHttpFault(res, script, tracked.markFault)) return;

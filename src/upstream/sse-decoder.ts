@@ -16,24 +16,26 @@ export class SseDataDecoder {
 
   /** Decodes `bytes` and appends the data of each event they complete to `out`. */
   decode(bytes: Uint8Array, out: string[]): void {
-    this.#scan(this.#buffer + this.#text.decode(bytes, { stream: true }), out);
+    // The kept buffer holds no newline, so the search can start after it.
+    const from = this.#buffer.length;
+    this.#scan(this.#buffer + this.#text.decode(bytes, { stream: true }), from, out);
   }
 
   /** At the end of the body: an event not followed by a blank line still counts. */
   end(out: string[]): void {
-    this.#scan(`${this.#buffer}${this.#text.decode()}\n\n`, out);
+    this.#scan(`${this.#buffer}${this.#text.decode()}\n\n`, this.#buffer.length, out);
   }
 
-  #scan(buffer: string, out: string[]): void {
+  #scan(buffer: string, from: number, out: string[]): void {
     let start = 0;
-    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n', start)) {
+    for (let newline = buffer.indexOf('\n', from); newline !== -1; newline = buffer.indexOf('\n', start)) {
       const end = newline > start && buffer.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
       if (end === start) {
         if (this.#data !== undefined) out.push(this.#data);
         this.#data = undefined;
       } else if (buffer.startsWith('data:', start)) {
-        const from = buffer.charCodeAt(start + 5) === 32 ? start + 6 : start + 5;
-        const value = buffer.slice(from, end);
+        const valueStart = buffer.charCodeAt(start + 5) === 32 ? start + 6 : start + 5;
+        const value = buffer.slice(valueStart, end);
         this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
       }
       start = newline + 1;

@@ -223,6 +223,20 @@ describe('upstream client: failures', () => {
     expect(textOf(chunks)).toBe('a');
   });
 
+  it('ends at [DONE] even when the upstream keeps the body open after it', async () => {
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {"id":"x","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n');
+        res.write('data: [DONE]\n\n');
+      },
+      async (baseUrl) => {
+        const chunks = await collect(clientFor(baseUrl, { idleTimeoutMs: 200 }).streamChat(chatRequest('Hi'), neverAborted));
+        expect(chunks).toEqual([{ contentDelta: 'hi', finishReason: 'stop' }]);
+      },
+    );
+  });
+
   it('throws kind malformed when the stream ends without a finish_reason', async () => {
     await withServer(
       (_req, res) => {
@@ -233,6 +247,33 @@ describe('upstream client: failures', () => {
         const { error, chunks } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
         expect(error.kind).toBe('malformed');
         expect(textOf(chunks)).toBe('hi');
+      },
+    );
+  });
+
+  it('throws kind http for an error object sent inside the stream', async () => {
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: {"error":{"message":"overloaded","type":"server_error"}}\n\n');
+      },
+      async (baseUrl) => {
+        const { error } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        expect(error.kind).toBe('http');
+        expect(error.message).toContain('overloaded');
+      },
+    );
+  });
+
+  it('throws kind malformed for a chunk that is JSON but not an object', async () => {
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: 42\n\n');
+      },
+      async (baseUrl) => {
+        const { error } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        expect(error.kind).toBe('malformed');
       },
     );
   });
@@ -271,6 +312,23 @@ describe('upstream client: cancel and timeouts', () => {
     expect(error.kind).toBe('aborted');
     expect(await simulator.requests[0]?.finished).toBe('client-closed');
     expect(simulator.requests[0]?.closedByClient).toBe(true);
+  });
+
+  it('yields nothing more after the signal aborts, even chunks already received', async () => {
+    simulator.enqueue({ tokens: ['a', 'b', 'c', 'd'] });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const { error } = await failureOf(
+      (async function* () {
+        for await (const chunk of clientFor(simulator.baseUrl).streamChat(chatRequest('Hi'), controller.signal)) {
+          if (chunk.contentDelta) seen.push(chunk.contentDelta);
+          controller.abort();
+          yield chunk;
+        }
+      })(),
+    );
+    expect(error.kind).toBe('aborted');
+    expect(seen).toEqual(['a']);
   });
 
   it('throws kind aborted without calling the upstream when the signal is already aborted', async () => {

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { CompletionEvent } from '../realtime/completion-event.js';
+import type { CompletionEventLog } from '../realtime/event-log.js';
+import { UpstreamError } from '../upstream/errors.js';
+import type { UpstreamClient, UpstreamRequest } from '../upstream/types.js';
+import { findModel } from './catalogue.js';
+import {
+  activeStatuses,
+  findByIdempotencyKey,
+  findCompletion,
+  insertReserved,
+  settle,
+  type Completion,
+  type Settlement,
+} from './completion-record.js';
+import { buildUpstreamRequest, validateIdempotencyKey, type CompletionRequestInput } from './completion-request.js';
+import { replayFromRow } from './completion-replay.js';
+import { BadInputError, InsufficientCreditsError, NotFoundError } from './errors.js';
+import { LiveCompletion } from './live-completion.js';
+import { ToolCallAssembler } from './tool-calls.js';
+import { UNIQUE_VIOLATION, sqlStateOf } from '../db/database.js';
+import { assertUuid } from './pagination.js';
+import { costOfUsage, estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
+import { assertAccountAccess, type Viewer } from './viewer.js';
+import { formatMoney } from './money.js';
+
+export interface StartInput extends CompletionRequestInput {
+  /** Admin only: the account to run and charge the completion for. */
+  accountId?: string | null;
+}
+
+type StopReason = 'cancel' | 'shutdown';
+
+/**
+ * Runs completions: validation, reservation, the upstream stream, events,
+ * settlement. One instance per process; it owns the completions it started
+ * until they settle.
+ */
+export class CompletionService {
+  private readonly running = new Map<string, LiveCompletion>();
+  private readonly stopReasons = new WeakMap<LiveCompletion, StopReason>();
+  private readonly settled = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly upstream: UpstreamClient,
+    readonly events: CompletionEventLog,
+    private readonly instanceId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Validates, reserves the worst case and starts streaming; returns the
+   * PENDING completion at once. A retry with the same idempotency key returns
+   * the first completion and reserves nothing more.
+   */
+  async start(viewer: Viewer, input: StartInput): Promise<Completion> {
+    const accountId = this.accountFor(viewer, input.accountId);
+    const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+    if (idempotencyKey) {
+      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+      if (earlier) return earlier;
+    }
+    const model = await findModel(this.db, input.model);
+    const request = buildUpstreamRequest(input, model);
+    if (!model) throw new Error('unreachable: validation accepted a missing model');
+    const completion: Completion = {
+      id: randomUUID(),
+      accountId,
+      apiKeyId: viewer.kind === 'apiKey' ? viewer.apiKey.id : null,
+      modelId: model.id,
+      status: 'PENDING',
+      request,
+      inputPricePerMillion: model.inputPricePerMillion,
+      outputPricePerMillion: model.outputPricePerMillion,
+      reserved: worstCaseCost(request, model),
+      content: '',
+      toolCalls: null,
+      eventLog: null,
+      finishReason: null,
+      promptTokens: null,
+      completionTokens: null,
+      usageEstimated: null,
+      cost: null,
+      errorCode: null,
+      errorMessage: null,
+      idempotencyKey,
+      instanceId: this.instanceId,
+      createdAt: new Date(),
+      firstTokenAt: null,
+      finishedAt: null,
+    };
+
+    let reserved: boolean;
+    try {
+      reserved = await insertReserved(this.db, completion);
+    } catch (error) {
+      if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
+        const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+        if (earlier) return earlier;
+      }
+      throw error;
+    }
+    if (!reserved) {
+      throw new InsufficientCreditsError(
+        `this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus maxTokens at ${model.id}'s prices) and the account has less available; add credits or lower maxTokens`,
+      );
+    }
+    this.launch(completion, request);
+    return completion;
+  }
+
+  private accountFor(viewer: Viewer, requested: string | null | undefined): string {
+    if (viewer.kind === 'apiKey') {
+      if (requested) assertAccountAccess(viewer, requested);
+      return viewer.accountId;
+    }
+    assertAccountAccess(viewer, requested ?? '');
+    if (!requested) throw new BadInputError('the admin must give the accountId to run the completion for', 'accountId');
+    assertUuid(requested, 'accountId');
+    return requested;
+  }
+
+  private launch(completion: Completion, request: UpstreamRequest): void {
+    const live = new LiveCompletion(completion, request, this.events);
+    this.running.set(completion.id, live);
+    this.events.open(completion.id);
+    const done = this.run(live)
+      .catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'completion run failed'))
+      .finally(() => {
+        this.running.delete(completion.id);
+        this.settled.delete(done);
+      });
+    this.settled.add(done);
+  }
+
+  private async run(live: LiveCompletion): Promise<void> {
+    const { completion } = live;
+    const log = this.logger.child({ completionId: completion.id, model: completion.modelId });
+    log.info('completion started');
+    let failure: UpstreamError | undefined;
+    try {
+      for await (const chunk of this.upstream.streamChat(live.request, live.abort.signal)) {
+        if (chunk.contentDelta) live.addText(chunk.contentDelta);
+        if (chunk.toolCallDeltas) live.addToolCalls(chunk.toolCallDeltas);
+        if (chunk.finishReason) live.finishReason = chunk.finishReason;
+        if (chunk.usage) live.usage = chunk.usage;
+      }
+    } catch (error) {
+      failure = error instanceof UpstreamError ? error : new UpstreamError('network', 'the upstream stream broke', { cause: error });
+    }
+    live.flush();
+    const settlement = this.settlementOf(live, failure);
+    const settledRow: Completion = { ...completion, ...settlement, cost: settlement.charge };
+    const applied = await settle(this.db, completion, settlement);
+    if (!applied) log.warn('completion was already settled elsewhere');
+    live.finish(settledRow);
+    log.info(
+      { status: settlement.status, promptTokens: settlement.promptTokens, completionTokens: settlement.completionTokens, charged: formatMoney(settlement.charge), error: settlement.errorCode },
+      'completion settled',
+    );
+  }
+
+  /** What a run ends as, and what it costs. */
+  private settlementOf(live: LiveCompletion, failure: UpstreamError | undefined): Settlement {
+    const { completion, request } = live;
+    const base = {
+      content: live.content,
+      toolCalls: live.toolCalls.result(),
+      eventLog: live.storedLog,
+      finishReason: live.finishReason,
+      firstTokenAt: live.firstTokenAt,
+      finishedAt: new Date(),
+    };
+    const estimate = !live.usage;
+    const usage = live.usage ?? { promptTokens: estimatedPromptTokens(request), completionTokens: estimatedOutputTokens(live.outputBytes) };
+    const stop = this.stopReasons.get(live);
+    if (!failure) {
+      return { ...base, status: 'SUCCEEDED', ...usage, usageEstimated: estimate, charge: this.capped(costOfUsage(usage, completion), live), errorCode: null, errorMessage: null };
+    }
+    if (stop === 'cancel') {
+      // What was generated before the cancel is charged; a cancel before the
+      // first token costs nothing.
+      const charge = live.hasOutput ? this.capped(costOfUsage(usage, completion), live) : 0n;
+      return { ...base, status: 'CANCELLED', ...usage, usageEstimated: estimate, charge, errorCode: 'CANCELLED', errorMessage: 'cancelled by the caller' };
+    }
+    if (stop === 'shutdown') {
+      return { ...base, status: 'INTERRUPTED', promptTokens: null, completionTokens: null, usageEstimated: null, charge: 0n, errorCode: 'SHUTDOWN', errorMessage: 'the server shut down before this completion finished; nothing was charged' };
+    }
+    return {
+      ...base,
+      status: 'FAILED',
+      promptTokens: null,
+      completionTokens: null,
+      usageEstimated: null,
+      charge: 0n,
+      errorCode: `UPSTREAM_${failure.kind.toUpperCase()}`,
+      errorMessage: failure.message,
+    };
+  }
+
+  /** The charge never exceeds the reservation; a larger real cost is logged and absorbed. */
+  private capped(cost: bigint, live: LiveCompletion): bigint {
+    if (cost <= live.completion.reserved) return cost;
+    this.logger.warn({ completionId: live.completion.id, cost: formatMoney(cost), reserved: formatMoney(live.completion.reserved) }, 'usage exceeded the reservation; charging the reservation');
+    return live.completion.reserved;
+  }
+
+  /**
+   * Aborts the upstream request of a running completion; it settles as
+   * CANCELLED. Cancelling a settled completion returns it unchanged.
+   */
+  async cancel(viewer: Viewer, id: string): Promise<Completion> {
+    const completion = await this.find(viewer, id);
+    const live = this.running.get(completion.id);
+    if (!live) return completion;
+    this.stopReasons.set(live, 'cancel');
+    live.abort.abort();
+    await this.settledOf(completion.id);
+    return (await findCompletion(this.db, completion.id)) ?? completion;
+  }
+
+  private async settledOf(id: string): Promise<void> {
+    const iterator = await this.events.read(id, Number.MAX_SAFE_INTEGER - 1);
+    if (!iterator) return;
+    // The log ends with the terminal event, which is appended after the
+    // settlement committed; waiting for the log to end waits for that.
+    for await (const _ of { [Symbol.asyncIterator]: () => iterator }) void _;
+  }
+
+  /** A completion the viewer may see, or NOT_FOUND / FORBIDDEN. */
+  async find(viewer: Viewer, id: string): Promise<Completion> {
+    const completion = await findCompletion(this.db, id);
+    if (!completion) throw new NotFoundError(`no completion ${id}`);
+    assertAccountAccess(viewer, completion.accountId);
+    return completion;
+  }
+
+  /**
+   * The completion as it is now: a running one shows STREAMING and its text
+   * so far from the event log (the row is only written at start and end).
+   */
+  async current(completion: Completion): Promise<Completion> {
+    if (!activeStatuses.includes(completion.status)) return completion;
+    const events = await this.events.snapshot(completion.id);
+    if (!events || events.length === 0) return completion;
+    const last = events[events.length - 1];
+    if (last?.completion) return last.completion;
+    let content = '';
+    const toolCalls = new ToolCallAssembler();
+    for (const event of events) {
+      content += event.delta;
+      if (event.toolCallDeltas) toolCalls.add(event.toolCallDeltas);
+    }
+    return { ...completion, status: 'STREAMING', content, toolCalls: toolCalls.result() };
+  }
+
+  /**
+   * Every event with an index above `after`, in order, then the live ones,
+   * ending with the terminal event: from the live log while it lasts, from
+   * the settled row after.
+   */
+  async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<AsyncIterable<CompletionEvent>> {
+    const from = after ?? -1;
+    if (!Number.isInteger(from) || from < -1) throw new BadInputError('after must be an event index (0 or more), or omitted', 'after');
+    let completion = await this.find(viewer, id);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const live = await this.events.read(completion.id, from);
+      if (live) return live;
+      if (!activeStatuses.includes(completion.status)) return replayFromRow(completion, from);
+      // It may have settled and left the live log since the row was read.
+      completion = (await findCompletion(this.db, completion.id)) ?? completion;
+    }
+    throw new NotFoundError(
+      'this completion runs on another server instance and its events are not shared here; configure REDIS_URL so instances share events',
+    );
+  }
+
+  /**
+   * Graceful stop: waits up to `deadlineMs` for running completions to end,
+   * then aborts the rest, which settle as INTERRUPTED with nothing charged.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    const all = Promise.allSettled([...this.settled]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(timer);
+    for (const live of this.running.values()) {
+      this.stopReasons.set(live, 'shutdown');
+      live.abort.abort();
+    }
+    await Promise.allSettled([...this.settled]);
+  }
+}

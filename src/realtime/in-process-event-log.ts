@@ -1,0 +1,103 @@
+import type { CompletionEvent } from './completion-event.js';
+import type { CompletionEventLog } from './event-log.js';
+
+class Stream {
+  readonly events: CompletionEvent[] = [];
+  readonly waiters = new Set<() => void>();
+  done = false;
+}
+
+/**
+ * A cursor over one stream. Written by hand rather than as an async
+ * generator so that `return()` (a client going away) takes effect at once,
+ * even while it waits for an event that may never come.
+ */
+class StreamCursor implements AsyncIterableIterator<CompletionEvent> {
+  private position: number;
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly stream: Stream,
+    after: number,
+  ) {
+    this.position = Math.max(0, after + 1);
+  }
+
+  async next(): Promise<IteratorResult<CompletionEvent>> {
+    for (;;) {
+      if (this.closed) return { done: true, value: undefined };
+      const event = this.stream.events[this.position];
+      if (event) {
+        this.position += 1;
+        return { done: false, value: event };
+      }
+      if (this.stream.done) return this.return();
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.stream.waiters.add(resolve);
+      });
+    }
+  }
+
+  async return(): Promise<IteratorResult<CompletionEvent>> {
+    this.closed = true;
+    if (this.wake) {
+      this.stream.waiters.delete(this.wake);
+      this.wake();
+    }
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<CompletionEvent> {
+    return this;
+  }
+}
+
+/** The event log of a single instance. Ended logs are kept for `retentionMs`, then read from Postgres. */
+export class InProcessEventLog implements CompletionEventLog {
+  private readonly streams = new Map<string, Stream>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly retentionMs = 60_000) {}
+
+  open(completionId: string): void {
+    if (!this.streams.has(completionId)) this.streams.set(completionId, new Stream());
+  }
+
+  append(event: CompletionEvent): void {
+    const stream = this.streams.get(event.completionId);
+    if (!stream || stream.done) return;
+    stream.events.push(event);
+    if (event.done) {
+      stream.done = true;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.streams.delete(event.completionId);
+      }, this.retentionMs);
+      timer.unref();
+      this.timers.add(timer);
+    }
+    for (const wake of stream.waiters) wake();
+    stream.waiters.clear();
+  }
+
+  async read(completionId: string, after: number): Promise<AsyncIterableIterator<CompletionEvent> | undefined> {
+    const stream = this.streams.get(completionId);
+    return stream ? new StreamCursor(stream, after) : undefined;
+  }
+
+  async snapshot(completionId: string): Promise<CompletionEvent[] | undefined> {
+    return this.streams.get(completionId)?.events.slice();
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    // Readers end at once: nothing will be appended any more.
+    for (const stream of this.streams.values()) {
+      stream.done = true;
+      for (const wake of stream.waiters) wake();
+    }
+    this.streams.clear();
+  }
+}

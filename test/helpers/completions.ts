@@ -1,0 +1,41 @@
+import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
+import { gqlOk } from './graphql.js';
+import { startServer, type TestServer } from './server.js';
+
+export const completionFields = `id status content toolCalls finishReason cost reserved
+  usage { promptTokens completionTokens totalTokens estimated } error { code message } model { id }`;
+
+export const streamQuery = `subscription($id: ID!, $after: Int) {
+  completionStream(id: $id, after: $after) {
+    completionId index delta toolCallDeltas outputTokens cost done completion { ${completionFields} }
+  }
+}`;
+
+export const startMutation = `mutation($input: CompletionInput!) { startCompletion(input: $input) { ${completionFields} } }`;
+
+/** A server whose upstream is a simulator of the test's own, on a real port. */
+export async function startServerWithSimulator(env: Record<string, string> = {}): Promise<{ server: TestServer; simulator: Simulator }> {
+  const simulator = await startSimulator();
+  const server = await startServer({
+    UPSTREAM_BASE_URL: simulator.baseUrl,
+    UPSTREAM_API_KEY: 'th-upstream-test-key',
+    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '2000',
+    UPSTREAM_IDLE_TIMEOUT_MS: '300',
+    ...env,
+  });
+  const stop = server.stop;
+  server.stop = async () => {
+    await stop();
+    await simulator.close();
+  };
+  return { server, simulator };
+}
+
+export function userMessage(text: string) {
+  return [{ role: 'user', content: text }];
+}
+
+export async function startCompletion(server: TestServer, token: string, input: Record<string, unknown>) {
+  const data = await gqlOk(server, startMutation, { token, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('Hello there'), ...input } } });
+  return data.startCompletion;
+}

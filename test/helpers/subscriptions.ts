@@ -1,0 +1,77 @@
+import { createClient as createSseClient } from 'graphql-sse';
+import type { Client } from 'graphql-ws';
+import type { TestServer } from './server.js';
+
+export interface StreamResult<T = Record<string, any>> {
+  data: T[];
+  errors: { message: string; extensions?: Record<string, any> }[];
+}
+
+/** Collects a subscription over graphql-ws until it completes or errors. */
+export function collectWs<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  onEvent?: (data: T, stop: () => void) => void,
+): Promise<StreamResult<T>> {
+  return new Promise((resolve, reject) => {
+    const result: StreamResult<T> = { data: [], errors: [] };
+    const stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors) result.errors.push(...(value.errors as never[]));
+          if (value.data) {
+            result.data.push(value.data as T);
+            onEvent?.(value.data as T, () => {
+              stop();
+              resolve(result);
+            });
+          }
+        },
+        error: (error) => {
+          if (Array.isArray(error)) {
+            result.errors.push(...(error as never[]));
+            resolve(result);
+          } else reject(error instanceof Error ? error : new Error(`socket closed: ${JSON.stringify(error)}`));
+        },
+        complete: () => resolve(result),
+      },
+    );
+  });
+}
+
+/** Collects a subscription over Server-Sent Events with the graphql-sse client (distinct connections). */
+export function collectSse<T = Record<string, any>>(
+  server: Pick<TestServer, 'graphqlUrl'>,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<StreamResult<T>> {
+  const client = createSseClient({
+    url: server.graphqlUrl,
+    headers: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+  return new Promise((resolve, reject) => {
+    const result: StreamResult<T> = { data: [], errors: [] };
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors) result.errors.push(...(value.errors as never[]));
+          if (value.data) result.data.push(value.data as T);
+        },
+        error: (error) => {
+          client.dispose();
+          if (Array.isArray(error)) resolve({ ...result, errors: [...result.errors, ...(error as never[])] });
+          else reject(error instanceof Error ? error : new Error(String(error)));
+        },
+        complete: () => {
+          client.dispose();
+          resolve(result);
+        },
+      },
+    );
+  });
+}
