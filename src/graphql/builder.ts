@@ -28,10 +28,10 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, context) =>
       context.viewer.kind === 'anonymous'
         ? createGraphQLError('sign in: send "Authorization: Bearer <API key or admin token>"', {
-            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+            extensions: { code: 'UNAUTHENTICATED' },
           })
         : createGraphQLError('only the admin token may do this', {
-            extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+            extensions: { code: 'FORBIDDEN' },
           }),
   },
   relay: {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import { createMaskError } from '../plugins/error-masking.js';
 import type { Services } from '../services.js';
@@ -30,7 +30,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
         const viewer = await services.authenticator.authenticate(request.headers.get('authorization'));
         return { viewer, services, requestId: request.headers.get('x-request-id') ?? randomUUID(), models: new Map() };
       } catch (error) {
-        throw toGraphQLError(error) ?? error;
+        // Bad credentials fail the whole request before execution: HTTP 401.
+        const refused = toGraphQLError(error);
+        if (!refused) throw error;
+        throw createGraphQLError(refused.message, { extensions: { ...refused.extensions, http: { status: 401 } } });
       }
     },
   });

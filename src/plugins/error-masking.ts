@@ -40,6 +40,6 @@ export function createMaskError(logger: Logger): MaskError {
       return expected;
     }
     logger.error({ err: cause, path }, 'unexpected error in a GraphQL operation');
-    return createGraphQLError(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } } });
+    return createGraphQLError(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   };
 }

@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const sourceDir = fileURLToPath(new URL('../../playground/', import.meta.url));
+
+export interface PlaygroundFile {
+  /** File name, also its URL path below `/`: `index.html`, `playground-<hash>.js`, … */
+  name: string;
+  contents: Uint8Array;
+}
+
+/**
+ * Bundles the playground (playground/main.ts and the CSS it imports) with
+ * esbuild, in memory, and returns it with its index.html. Script and style
+ * names carry a content hash, written into index.html here, so a browser may
+ * cache them forever and a new build is never mixed with an old page.
+ *
+ * esbuild is imported lazily: a server without it (say, installed without dev
+ * dependencies) still starts, and only the playground is missing.
+ */
+export async function bundlePlayground(): Promise<PlaygroundFile[]> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: { playground: join(sourceDir, 'main.ts') },
+    entryNames: '[name]-[hash]',
+    outdir: join(sourceDir, 'out'),
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome111', 'edge111', 'firefox114', 'safari16.4'],
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'silent',
+  });
+  const files: PlaygroundFile[] = result.outputFiles.map((file) => ({ name: basename(file.path), contents: file.contents }));
+  const script = files.find((file) => file.name.endsWith('.js'));
+  const style = files.find((file) => file.name.endsWith('.css'));
+  if (!script || !style) throw new Error('the playground bundle lacks its script or its stylesheet');
+  const page = (await readFile(join(sourceDir, 'index.html'), 'utf8'))
+    .replace('/playground.js', `/${script.name}`)
+    .replace('/playground.css', `/${style.name}`);
+  return [{ name: 'index.html', contents: Buffer.from(page) }, ...files];
+}

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../src/upstream/simulator.js';
+import { createAccount, createKey, fundedCustomer, grant } from './helpers/fixtures.js';
+import { codeOf, gql, gqlOk } from './helpers/graphql.js';
+import { expectLedgerInvariant } from './helpers/invariants.js';
+import { startCompletion, startMutation, startServerWithSimulator, streamQuery, userMessage } from './helpers/completions.js';
+import { collectWs } from './helpers/subscriptions.js';
+import type { TestServer } from './helpers/server.js';
+import { wsClient } from './helpers/ws.js';
+
+let server: TestServer;
+let simulator: Simulator;
+beforeAll(async () => {
+  ({ server, simulator } = await startServerWithSimulator());
+});
+afterAll(() => server.stop());
+
+/** Runs a completion to its end over graphql-ws and returns the settled completion. */
+async function runToEnd(token: string, input: Record<string, unknown>) {
+  const started = await startCompletion(server, token, input);
+  const client = wsClient(server, token);
+  try {
+    const { data, errors } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
+    expect(errors).toEqual([]);
+    return data.at(-1)!.completionStream.completion;
+  } finally {
+    await client.dispose();
+  }
+}
+
+const balance = async (token: string) =>
+  (await gqlOk(server, '{ viewer { balance reserved available } }', { token })).viewer as { balance: string; reserved: string; available: string };
+
+// Prices in nanocredits per token, from the pricing table (USD per million / 10^6 × 10^9).
+const pricePerToken: Record<string, [bigint, bigint]> = {
+  'claude-3-5-haiku-latest': [800n, 4000n],
+  'claude-sonnet-4-6': [3000n, 15000n],
+  'claude-4-opus': [15000n, 75000n],
+  'claude-haiku-4-5': [1000n, 5000n],
+};
+
+const credits = (units: bigint) => {
+  const whole = units / 1_000_000_000n;
+  const fraction = (units % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '').padEnd(2, '0');
+  return `${whole}.${fraction}`;
+};
+
+describe('a successful completion', () => {
+  for (const model of Object.keys(pricePerToken)) {
+    it(`charges exactly prompt × input price + completion × output price for ${model}`, async () => {
+      const { key } = await fundedCustomer(server, '5');
+      simulator.enqueue({ words: 37 });
+      const final = await runToEnd(key, { model, messages: userMessage('Price me exactly, please.') });
+      const [input, output] = pricePerToken[model]!;
+      const expected = BigInt(final.usage.promptTokens) * input + BigInt(final.usage.completionTokens) * output;
+      expect(final.usage.completionTokens).toBe(37);
+      expect(final.usage.estimated).toBe(false);
+      expect(final.cost).toBe(credits(expected));
+      expect((await balance(key)).balance).toBe(credits(5_000_000_000n - expected));
+      const { rows } = await server.pg.query(`select amount::text, kind from ledger_entries where completion_id = $1`, [final.id]);
+      expect(rows).toEqual([{ amount: `-${expected}`, kind: 'CHARGE' }]);
+      await expectLedgerInvariant(server);
+    });
+  }
+
+  it('releases the whole reservation when it settles', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    await runToEnd(key, {});
+    const after = await balance(key);
+    expect(after.reserved).toBe('0.00');
+    expect(after.available).toBe(after.balance);
+  });
+
+  it('still succeeds without usage from the upstream, and charges a marked estimate', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    simulator.enqueue({ text: 'abcd'.repeat(10), noUsage: true, finishOnLastContent: true, omitCreated: true });
+    const final = await runToEnd(key, { messages: userMessage('x'.repeat(40)) });
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.usage.estimated).toBe(true);
+    // 1 token per 4 bytes: 40 output bytes → 10 tokens; prompt 40 bytes → 10 + 8 per message.
+    expect(final.usage).toMatchObject({ promptTokens: 18, completionTokens: 10 });
+    expect(final.cost).toBe(credits(18n * 1000n + 10n * 5000n));
+    await expectLedgerInvariant(server);
+  });
+});
+
+describe('reservations', () => {
+  it('refuse a completion whose worst case exceeds the available credits with INSUFFICIENT_CREDITS and store nothing', async () => {
+    const { key, accountId } = await fundedCustomer(server, '0.001');
+    const response = await gql(server, startMutation, {
+      token: key,
+      variables: { input: { model: 'claude-4-opus', messages: userMessage('hi'), maxTokens: 1000 } },
+    });
+    expect(codeOf(response)).toBe('INSUFFICIENT_CREDITS');
+    expect(response.errors?.[0]?.message).toMatch(/maxTokens/);
+    const { rows } = await server.pg.query('select count(*)::int as n from completions where account_id = $1', [accountId]);
+    expect(rows[0].n).toBe(0);
+    expect(await balance(key)).toEqual({ balance: '0.001', reserved: '0.00', available: '0.001' });
+  });
+
+  it('accept exactly as many of 50 concurrent starts as the balance covers worst cases', async () => {
+    const input = { model: 'claude-sonnet-4-6', messages: userMessage('Race me'), maxTokens: 500 };
+    // Learn the worst case from one completion on a rich account.
+    const probe = await fundedCustomer(server, '100');
+    simulator.enqueue({ fault: 'http500' });
+    const { reserved } = await startCompletion(server, probe.key, input);
+
+    const accountId = await createAccount(server);
+    const [whole, fraction = ''] = reserved.split('.');
+    const worstCase = BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'));
+    await grant(server, accountId, credits(worstCase * 10n));
+    const { secret } = await createKey(server, accountId);
+    simulator.setTiming({ ttftMs: 300, interTokenMs: 0 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => gql(server, startMutation, { token: secret, variables: { input } })),
+      );
+      const accepted = results.filter((r) => r.data?.startCompletion);
+      const refused = results.filter((r) => codeOf(r) === 'INSUFFICIENT_CREDITS');
+      expect(accepted).toHaveLength(10);
+      expect(refused).toHaveLength(40);
+      const mid = await balance(secret);
+      expect(mid.available).toBe('0.00');
+      await expectLedgerInvariant(server);
+    } finally {
+      simulator.setTiming({ ttftMs: 0, interTokenMs: 0 });
+    }
+    await expect.poll(async () => (await balance(secret)).reserved, { timeout: 10_000 }).toBe('0.00');
+    await expectLedgerInvariant(server);
+  });
+});
+
+describe('idempotent starts', () => {
+  it('return the same completion for a retry with the same key and charge once', async () => {
+    const { key, accountId } = await fundedCustomer(server, '1');
+    const input = { idempotencyKey: 'retry-1' };
+    const first = await startCompletion(server, key, input);
+    const second = await startCompletion(server, key, input);
+    expect(second.id).toBe(first.id);
+    await runToEnd(key, { idempotencyKey: 'retry-1' });
+    const { rows } = await server.pg.query(
+      `select (select count(*) from completions where account_id = $1)::int as completions,
+              (select count(*) from ledger_entries where account_id = $1 and kind = 'CHARGE')::int as charges`,
+      [accountId],
+    );
+    expect(rows[0]).toEqual({ completions: 1, charges: 1 });
+  });
+
+  it('start one completion when ten retries with one key race', async () => {
+    const { key, accountId } = await fundedCustomer(server, '1');
+    const ids = await Promise.all(Array.from({ length: 10 }, () => startCompletion(server, key, { idempotencyKey: 'race' })));
+    expect(new Set(ids.map((c) => c.id)).size).toBe(1);
+    const { rows } = await server.pg.query('select count(*)::int as n from completions where account_id = $1', [accountId]);
+    expect(rows[0].n).toBe(1);
+    await expectLedgerInvariant(server);
+  });
+});
+
+describe('writes per completion', () => {
+  it('are two writes and a constant number of statements, whatever the length of the answer', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    // The key's first use records lastUsedAt (once a minute); keep it out of the count.
+    await gqlOk(server, '{ viewer { id } }', { token: key });
+    const statementsFor = async (words: number) => {
+      simulator.enqueue({ words });
+      const before = server.statements.length;
+      await runToEnd(key, { maxTokens: 2000 });
+      const statements = server.statements.slice(before);
+      return { all: statements.length, writes: statements.filter((s) => /^\s*(with|insert|update|delete)/i.test(s)).length };
+    };
+    const short = await statementsFor(5);
+    const long = await statementsFor(1500);
+    expect(short.writes).toBe(2);
+    expect(long).toEqual(short);
+    // start: key, model, reserve+insert, model (for `model { id }`); settle;
+    // subscribe: key, completion row, model (for the final `model { id }`).
+    expect(short.all).toBe(8);
+  });
+});
