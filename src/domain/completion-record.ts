@@ -110,7 +110,7 @@ export async function settle(db: Database, completion: Completion, s: Settlement
 export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<number> {
   const result = await db.execute(sql`
     with orphans as (
-      update completions set status = 'INTERRUPTED', error_code = 'INTERRUPTED',
+      update completions set status = 'INTERRUPTED', error_code = 'INTERRUPTED', cost = 0,
         error_message = 'the server stopped while this completion ran; nothing was charged',
         finished_at = now()
       where status in ('PENDING', 'STREAMING') and ${ownerIsGone}
