@@ -52,6 +52,17 @@ export const apiKeyTable = pgTable(
     createdAt: createdAt(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    // Limits; null means none.
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    requestsPerMinute: integer('requests_per_minute'),
+    maxConcurrentStreams: integer('max_concurrent_streams'),
+    spendLimit: money('spend_limit'),
+    allowedModels: text('allowed_models').array(),
+    // Counters kept by the same statements that reserve and settle, so that
+    // concurrent starts cannot overrun a limit, on any number of instances.
+    activeStreams: integer('active_streams').notNull().default(0),
+    spent: money('spent').notNull().default(0n),
+    spendReserved: money('spend_reserved').notNull().default(0n),
   },
   (t) => [
     uniqueIndex('api_keys_key_hash_idx').on(t.keyHash),

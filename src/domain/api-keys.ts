@@ -3,7 +3,7 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { FOREIGN_KEY_VIOLATION, sqlStateOf, type Database } from '../db/database.js';
 import { apiKeyTable, settingTable } from '../db/tables.js';
 import { validateName } from './accounts.js';
-import { NotFoundError, UnauthenticatedError } from './errors.js';
+import { BadInputError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { assertUuid } from './pagination.js';
 
 export type ApiKey = typeof apiKeyTable.$inferSelect;
@@ -81,6 +81,51 @@ export class ApiKeyHasher {
   }
 }
 
+/** Per-key limits; null or absent means no limit. */
+export interface ApiKeyLimits {
+  requestsPerMinute?: number | null;
+  maxConcurrentStreams?: number | null;
+  spendLimit?: bigint | null;
+  allowedModels?: string[] | null;
+  expiresAt?: Date | null;
+}
+
+function positiveOrNull(value: number | null | undefined, field: string, max: number): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new BadInputError(`${field} must be an integer from 1 to ${max}, or null for no limit`, field);
+  return value;
+}
+
+/**
+ * The limits as they will be stored. Allowed models are checked against the
+ * catalogue by the caller (`knownModel`) and stored as catalogue ids.
+ */
+export function validateLimits(limits: ApiKeyLimits, knownModel: (name: string) => string | undefined): ApiKeyLimits {
+  const valid: ApiKeyLimits = {
+    requestsPerMinute: positiveOrNull(limits.requestsPerMinute, 'requestsPerMinute', 1_000_000),
+    maxConcurrentStreams: positiveOrNull(limits.maxConcurrentStreams, 'maxConcurrentStreams', 10_000),
+  };
+  if (limits.spendLimit !== undefined) {
+    if (limits.spendLimit !== null && limits.spendLimit <= 0n) throw new BadInputError('spendLimit must be greater than zero, or null for no limit', 'spendLimit');
+    valid.spendLimit = limits.spendLimit;
+  }
+  if (limits.allowedModels !== undefined) {
+    if (limits.allowedModels !== null && limits.allowedModels.length === 0) {
+      throw new BadInputError('allowedModels must name at least one model, or be null for all models', 'allowedModels');
+    }
+    valid.allowedModels = limits.allowedModels?.map((name) => {
+      const id = knownModel(name);
+      if (!id) throw new BadInputError(`allowedModels names an unknown model: ${JSON.stringify(name)}`, 'allowedModels');
+      return id;
+    }) ?? null;
+  }
+  if (limits.expiresAt !== undefined) {
+    if (limits.expiresAt !== null && limits.expiresAt.getTime() <= Date.now()) throw new BadInputError('expiresAt must be in the future', 'expiresAt');
+    valid.expiresAt = limits.expiresAt;
+  }
+  return Object.fromEntries(Object.entries(valid).filter(([, v]) => v !== undefined)) as ApiKeyLimits;
+}
+
 export interface CreatedApiKey {
   apiKey: ApiKey;
   /** The whole key: returned once, never stored. */
@@ -90,14 +135,14 @@ export interface CreatedApiKey {
 export async function createApiKey(
   db: Database,
   hasher: ApiKeyHasher,
-  input: { accountId: string; name: string },
+  input: { accountId: string; name: string; limits?: ApiKeyLimits },
 ): Promise<CreatedApiKey> {
   assertUuid(input.accountId, 'accountId');
   const name = validateName(input.name, 'name');
   const secret = generateApiKey();
   const [apiKey] = await db
     .insert(apiKeyTable)
-    .values({ accountId: input.accountId, name, prefix: secret.slice(0, DISPLAY_LENGTH), keyHash: hasher.hash(secret) })
+    .values({ accountId: input.accountId, name, prefix: secret.slice(0, DISPLAY_LENGTH), keyHash: hasher.hash(secret), ...input.limits })
     .returning()
     .catch((error: unknown) => {
       if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) throw new NotFoundError(`no account ${input.accountId}`);
@@ -115,6 +160,16 @@ export async function findApiKey(db: Database, id: string): Promise<ApiKey | und
 
 export function listApiKeys(db: Database, accountId: string): Promise<ApiKey[]> {
   return db.select().from(apiKeyTable).where(eq(apiKeyTable.accountId, accountId)).orderBy(desc(apiKeyTable.createdAt));
+}
+
+/** Changes a key's name or limits; only what is given changes (null clears a limit). */
+export async function updateApiKey(db: Database, id: string, changes: { name?: string; limits: ApiKeyLimits }): Promise<ApiKey> {
+  const set = { ...changes.limits, ...(changes.name === undefined ? {} : { name: validateName(changes.name, 'name') }) };
+  const existing = await findApiKey(db, id);
+  if (!existing) throw new NotFoundError(`no API key ${id}`);
+  if (Object.keys(set).length === 0) return existing;
+  const [updated] = await db.update(apiKeyTable).set(set).where(eq(apiKeyTable.id, id)).returning();
+  return updated ?? existing;
 }
 
 /** Revokes a key; revoking twice keeps the first revocation time. */
@@ -144,5 +199,6 @@ export async function authenticateApiKey(db: Database, hasher: ApiKeyHasher, tok
     throw new UnauthenticatedError('unknown API key; create one with createApiKey');
   }
   if (key.revokedAt) throw new UnauthenticatedError('this API key was revoked; create a new one');
+  if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('this API key has expired; create a new one');
   return key;
 }

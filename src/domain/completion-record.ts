@@ -1,11 +1,12 @@
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Database } from '../db/database.js';
-import { accountTable, completionTable } from '../db/tables.js';
+import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../db/database.js';
+import { accountTable, apiKeyTable, completionTable } from '../db/tables.js';
 import { assertUuid, pageClauses, type PageRequest, type SortKey } from './pagination.js';
 
 // Persistence of completions. A completion costs two writes whatever its
-// length: one statement reserves credits and inserts the row, one settles it
-// (status, text, usage, charge, ledger entry). Nothing is written per token.
+// length: one statement reserves credits (and the key's limits) and inserts
+// the row, one settles it (status, text, usage, charge, ledger entry, key
+// counters). Nothing is written per token.
 
 export type Completion = typeof completionTable.$inferSelect;
 export type CompletionStatus = Completion['status'];
@@ -19,33 +20,72 @@ export interface StoredEventLog {
   toolCalls?: Record<number, unknown>;
 }
 
+export type ReserveOutcome =
+  | { type: 'reserved' }
+  | { type: 'insufficient-credits' }
+  | { type: 'too-many-streams'; limit: number }
+  | { type: 'spend-limit'; limit: bigint; committed: bigint };
+
 /**
- * Reserves `completion.reserved` and inserts the completion, in one
- * statement.
+ * Reserves `completion.reserved` on the account and on the key's limits, and
+ * inserts the completion: one statement, all or nothing.
  *
- * Invariant: an account never has more reserved than its balance. The
- * conditional UPDATE takes the account's row lock and re-checks
- * `balance - reserved` after any concurrent reservation committed, so racing
- * starts cannot overdraw; the INSERT only happens when the UPDATE matched.
- * A unique violation on (account_id, idempotency_key) rolls both back.
- * Returns false when the available credits do not cover the reservation.
+ * Invariant: an account never has more reserved than its balance, and a key
+ * never has more running streams or spend (spent + reserved) than its
+ * limits. Each conditional UPDATE takes its row's lock and re-checks its
+ * condition against the latest committed values, so racing starts cannot
+ * overrun a limit, on any number of instances.
+ *
+ * All or nothing in one statement: every CTE of a statement runs, so the
+ * account UPDATE only runs when the key UPDATE matched, and the INSERT takes
+ * its account_id from the account UPDATE. When the key was reserved but the
+ * credits were not, that account_id is NULL, the NOT NULL constraint fails
+ * the whole statement, and the key's reservation rolls back with it. A key's
+ * counters are kept for every key, limited or not, so that a limit set later
+ * is measured against true counts. A unique violation on (account_id,
+ * idempotency_key) also rolls everything back.
  */
-export async function insertReserved(db: Database, completion: Completion): Promise<boolean> {
+export async function insertReserved(db: Database, completion: Completion): Promise<ReserveOutcome> {
   const c = completion;
-  const result = await db.execute(sql`
-    with reserved as (
-      update ${accountTable}
-      set reserved = reserved + ${c.reserved}
-      where id = ${c.accountId} and balance - reserved >= ${c.reserved}
-      returning id)
-    insert into completions (id, account_id, api_key_id, model_id, status, request, input_price_per_million,
-      output_price_per_million, reserved, content, idempotency_key, instance_id, created_at)
-    select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb,
-      ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.reserved}, '', ${c.idempotencyKey},
-      ${c.instanceId}, ${c.createdAt.toISOString()}::timestamptz
-    from reserved
-    returning id`);
-  return rowsOf(result).length === 1;
+  const keySlot = c.apiKeyId
+    ? sql`update ${apiKeyTable} set active_streams = active_streams + 1, spend_reserved = spend_reserved + ${c.reserved}
+        where id = ${c.apiKeyId}
+          and (max_concurrent_streams is null or active_streams < max_concurrent_streams)
+          and (spend_limit is null or spent + spend_reserved + ${c.reserved} <= spend_limit)
+        returning id`
+    : sql`select null::uuid as id`;
+  try {
+    const inserted = await db.execute(sql`
+      with key_slot as (${keySlot}),
+      reserved as (
+        update ${accountTable} set reserved = reserved + ${c.reserved}
+        where id = ${c.accountId} and balance - reserved >= ${c.reserved} and exists (select 1 from key_slot)
+        returning id)
+      insert into completions (id, account_id, api_key_id, model_id, status, request, input_price_per_million,
+        output_price_per_million, reserved, content, idempotency_key, instance_id, created_at)
+      select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb,
+        ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.reserved}, '', ${c.idempotencyKey},
+        ${c.instanceId}, ${c.createdAt.toISOString()}::timestamptz
+      from key_slot left join reserved on true
+      returning id`);
+    if (rowsOf(inserted).length === 1) return { type: 'reserved' };
+  } catch (error) {
+    if (sqlStateOf(error) !== NOT_NULL_VIOLATION) throw error;
+    return { type: 'insufficient-credits' };
+  }
+  return c.apiKeyId ? keyLimitOutcome(db, c) : { type: 'insufficient-credits' };
+}
+
+/** Why a rolled-back reservation failed: one of the key's limits, or else the account's credits. */
+async function keyLimitOutcome(db: Database, c: Completion): Promise<ReserveOutcome> {
+  const [key] = await db.select().from(apiKeyTable).where(eq(apiKeyTable.id, c.apiKeyId ?? ''));
+  if (key?.maxConcurrentStreams !== null && key?.maxConcurrentStreams !== undefined && key.activeStreams >= key.maxConcurrentStreams) {
+    return { type: 'too-many-streams', limit: key.maxConcurrentStreams };
+  }
+  if (key?.spendLimit !== null && key?.spendLimit !== undefined && key.spent + key.spendReserved + c.reserved > key.spendLimit) {
+    return { type: 'spend-limit', limit: key.spendLimit, committed: key.spent + key.spendReserved };
+  }
+  return { type: 'insufficient-credits' };
 }
 
 export interface Settlement {
@@ -89,7 +129,7 @@ export async function settle(db: Database, completion: Completion, s: Settlement
         error_message = ${s.errorMessage}, first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
         finished_at = ${s.finishedAt.toISOString()}::timestamptz
       where id = ${completion.id} and status in ('PENDING', 'STREAMING')
-      returning account_id, reserved),
+      returning account_id, api_key_id, reserved),
     account as (
       update accounts set balance = accounts.balance - ${s.charge}, reserved = accounts.reserved - settled.reserved
       from settled where accounts.id = settled.account_id
@@ -97,7 +137,11 @@ export async function settle(db: Database, completion: Completion, s: Settlement
     entry as (
       insert into ledger_entries (account_id, amount, balance_after, kind, completion_id, note)
       select account.id, ${-s.charge}, account.balance, 'CHARGE', ${completion.id}, ${`completion ${completion.modelId}`}
-      from account where ${s.charge} > 0)
+      from account where ${s.charge} > 0),
+    key_released as (
+      update api_keys set active_streams = api_keys.active_streams - 1,
+        spend_reserved = api_keys.spend_reserved - settled.reserved, spent = api_keys.spent + ${s.charge}
+      from settled where api_keys.id = settled.api_key_id)
     select account_id from settled`);
   return rowsOf(result).length === 1;
 }
@@ -114,13 +158,16 @@ export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<
         error_message = 'the server stopped while this completion ran; nothing was charged',
         finished_at = now()
       where status in ('PENDING', 'STREAMING') and ${ownerIsGone}
-      returning account_id, reserved),
+      returning account_id, api_key_id, reserved),
     released as (
       select account_id, sum(reserved) as total from orphans group by account_id),
     accounts_released as (
       update accounts set reserved = accounts.reserved - released.total
-      from released where accounts.id = released.account_id
-      returning accounts.id)
+      from released where accounts.id = released.account_id),
+    keys_released as (
+      update api_keys set active_streams = api_keys.active_streams - k.streams, spend_reserved = api_keys.spend_reserved - k.total
+      from (select api_key_id, count(*) as streams, sum(reserved) as total from orphans group by api_key_id) k
+      where api_keys.id = k.api_key_id)
     select (select count(*) from orphans)::int as interrupted`);
   return rowsOf<{ interrupted: number }>(result)[0]?.interrupted ?? 0;
 }

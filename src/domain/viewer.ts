@@ -3,7 +3,8 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { apiKeyTable } from '../db/tables.js';
 import { authenticateApiKey, looksLikeApiKey, type ApiKey, type ApiKeyHasher } from './api-keys.js';
-import { ForbiddenError, UnauthenticatedError } from './errors.js';
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from './errors.js';
+import type { RateLimiter } from './rate-limit.js';
 
 /** Who is calling: the admin, the holder of an API key, or nobody. */
 export type Viewer =
@@ -26,6 +27,7 @@ export class Authenticator {
     private readonly db: Database,
     private readonly hasher: ApiKeyHasher,
     adminToken: string,
+    private readonly rateLimiter: RateLimiter,
     private readonly onBackgroundError: (error: unknown) => void,
   ) {
     this.adminDigest = this.digest(adminToken);
@@ -44,6 +46,12 @@ export class Authenticator {
     if (timingSafeEqual(this.digest(token), this.adminDigest)) return { kind: 'admin' };
     if (!looksLikeApiKey(token)) throw new UnauthenticatedError('the bearer token is neither an API key (th-…) nor the admin token');
     const apiKey = await authenticateApiKey(this.db, this.hasher, token);
+    if (apiKey.requestsPerMinute !== null) {
+      const { allowed, retryAfterSeconds } = await this.rateLimiter.hit(apiKey.id, apiKey.requestsPerMinute);
+      if (!allowed) {
+        throw new RateLimitedError(`this API key is limited to ${apiKey.requestsPerMinute} requests per minute; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
+      }
+    }
     this.touch(apiKey);
     return { kind: 'apiKey', accountId: apiKey.accountId, apiKey };
   }

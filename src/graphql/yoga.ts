@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
+import { useActiveSubscriptions } from '../plugins/active-subscriptions.js';
+import { useArmor } from '../plugins/armor.js';
+import { useCsrfPrevention } from '../plugins/csrf-prevention.js';
 import { createMaskError } from '../plugins/error-masking.js';
+import { useDisableIntrospection } from '../plugins/introspection.js';
+import { useOperationNameLog } from '../plugins/operation-name-log.js';
 import type { Services } from '../services.js';
 import type { Context } from './context.js';
+import { RateLimitedError } from '../domain/errors.js';
 import { toGraphQLError } from './errors.js';
 import { graphiqlExamples } from './graphiql-examples.js';
 
@@ -19,6 +25,16 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     landingPage: false,
     graphiql: config.graphiql ? graphiqlExamples : false,
     maskedErrors: { maskError: createMaskError(logger) },
+    // 413 before parsing, whether the body declares its length or is chunked.
+    maxRequestBodySize: config.maxRequestBytes,
+    // Envelop plugins run for HTTP, SSE and WebSocket alike (websocket.ts goes through getEnveloped).
+    plugins: [
+      useCsrfPrevention(),
+      useArmor(config.queryLimits, { blockFieldSuggestions: !config.introspection }),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useActiveSubscriptions(services.metrics.activeSubscriptions),
+      useOperationNameLog(),
+    ],
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
       info: (...args) => logger.info(args.join(' ')),
@@ -30,10 +46,15 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
         const viewer = await services.authenticator.authenticate(request.headers.get('authorization'));
         return { viewer, services, requestId: request.headers.get('x-request-id') ?? randomUUID(), models: new Map() };
       } catch (error) {
-        // Bad credentials fail the whole request before execution: HTTP 401.
+        // Bad credentials (401) and a key over its rate (429) fail the whole
+        // request before execution.
         const refused = toGraphQLError(error);
         if (!refused) throw error;
-        throw createGraphQLError(refused.message, { extensions: { ...refused.extensions, http: { status: 401 } } });
+        const http =
+          error instanceof RateLimitedError
+            ? { status: 429, headers: { 'retry-after': String(error.retryAfterSeconds) } }
+            : { status: 401 };
+        throw createGraphQLError(refused.message, { extensions: { ...refused.extensions, http } });
       }
     },
   });

@@ -6,7 +6,7 @@ import type { TestServer } from './server.js';
  * sum of its ledger, every entry's balanceAfter is the running sum, and every
  * reservation is held by a running completion.
  */
-export async function expectLedgerInvariant(server: TestServer): Promise<void> {
+export async function expectLedgerInvariant(server: Pick<TestServer, 'pg'>): Promise<void> {
   const { rows: balances } = await server.pg.query(`
     select a.id, a.balance::text, coalesce(sum(l.amount), 0)::text as ledger_sum
     from accounts a left join ledger_entries l on l.account_id = a.id
@@ -23,6 +23,15 @@ export async function expectLedgerInvariant(server: TestServer): Promise<void> {
       on c.account_id = a.id and c.status in ('PENDING', 'STREAMING')
     group by a.id having a.reserved <> coalesce(sum(c.reserved), 0)`);
   expect(reserved, 'reserved = sum of running reservations').toEqual([]);
+  const { rows: keys } = await server.pg.query(`
+    select k.id from api_keys k
+    left join completions c on c.api_key_id = k.id
+    left join ledger_entries l on l.completion_id = c.id and l.kind = 'CHARGE'
+    group by k.id
+    having k.active_streams <> count(c.id) filter (where c.status in ('PENDING', 'STREAMING'))
+        or k.spend_reserved <> coalesce(sum(c.reserved) filter (where c.status in ('PENDING', 'STREAMING')), 0)
+        or k.spent <> coalesce(-sum(l.amount), 0)`);
+  expect(keys, "key counters = the key's running completions and charges").toEqual([]);
 }
 
 /** Row counts of every table that money or keys live in: "changes nothing" compares these. */

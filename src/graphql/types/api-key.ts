@@ -1,6 +1,16 @@
-import { createApiKey, findApiKey, revokeApiKey, type ApiKey } from '../../domain/api-keys.js';
+import {
+  createApiKey,
+  findApiKey,
+  revokeApiKey,
+  updateApiKey,
+  validateLimits,
+  type ApiKey,
+  type ApiKeyLimits,
+} from '../../domain/api-keys.js';
+import { modelNamed } from '../../domain/catalogue.js';
 import { BadInputError, NotFoundError } from '../../domain/errors.js';
 import { assertAccountAccess } from '../../domain/viewer.js';
+import type { Services } from '../../services.js';
 import { builder } from '../builder.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
@@ -12,6 +22,24 @@ export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
     createdAt: t.field({ type: 'DateTime', resolve: (k) => k.createdAt }),
     lastUsedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.lastUsedAt }),
     revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.revokedAt }),
+    expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'After this the key is refused.', resolve: (k) => k.expiresAt }),
+    requestsPerMinute: t.exposeInt('requestsPerMinute', { nullable: true, description: 'Requests allowed per minute; null: no limit.' }),
+    maxConcurrentStreams: t.exposeInt('maxConcurrentStreams', { nullable: true, description: 'Completions allowed to run at once; null: no limit.' }),
+    spendLimit: t.field({ type: 'Money', nullable: true, description: 'Most this key may ever spend; null: no limit.', resolve: (k) => k.spendLimit }),
+    spent: t.field({ type: 'Money', description: 'What completions started with this key were charged.', resolve: (k) => k.spent }),
+    allowedModels: t.exposeStringList('allowedModels', { nullable: true, description: 'Model ids this key may use; null: all.' }),
+    activeStreams: t.exposeInt('activeStreams', { description: 'Completions of this key running now.' }),
+  }),
+});
+
+const ApiKeyLimitsInput = builder.inputType('ApiKeyLimitsInput', {
+  description: 'Limits of a key. An absent field is left as it is; null means no limit.',
+  fields: (t) => ({
+    requestsPerMinute: t.int(),
+    maxConcurrentStreams: t.int(),
+    spendLimit: t.field({ type: 'Money' }),
+    allowedModels: t.stringList({ description: 'Model ids or aliases.' }),
+    expiresAt: t.field({ type: 'DateTime' }),
   }),
 });
 
@@ -19,8 +47,24 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     accountId: t.id({ description: 'Admin only (and then required): the account the key belongs to.' }),
+    limits: t.field({ type: ApiKeyLimitsInput }),
   }),
 });
+
+const UpdateApiKeyInput = builder.inputType('UpdateApiKeyInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    limits: t.field({ type: ApiKeyLimitsInput }),
+  }),
+});
+
+/** The limits of an input, checked (allowed models against the catalogue). */
+async function limitsOf(input: ApiKeyLimits | null | undefined, services: Services): Promise<ApiKeyLimits> {
+  if (!input) return {};
+  const models = await services.catalogue.models();
+  return validateLimits(input, (name) => modelNamed(models, name)?.id);
+}
 
 const CreateApiKeyPayload = builder
   .objectRef<{ apiKey: ApiKey; secret: string }>('CreateApiKeyPayload')
@@ -34,14 +78,24 @@ const CreateApiKeyPayload = builder
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreateApiKeyPayload,
+    description: 'A new key for an account, with optional limits. A key may create keys for its own account.',
     authScopes: { signedIn: true },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    resolve: (_root, { input }, { viewer, services }) => {
+    resolve: async (_root, { input }, { viewer, services }) => {
       const accountId = input.accountId ?? (viewer.kind === 'apiKey' ? viewer.accountId : undefined);
       if (!accountId) throw new BadInputError('the admin must give the accountId the key belongs to', 'accountId');
       assertAccountAccess(viewer, String(accountId));
-      return createApiKey(services.db, services.hasher, { accountId: String(accountId), name: input.name });
+      const limits = await limitsOf(input.limits, services);
+      return createApiKey(services.db, services.hasher, { accountId: String(accountId), name: input.name, limits });
     },
+  }),
+  updateApiKey: t.field({
+    type: ApiKeyRef,
+    description: "Admin: rename a key or change its limits. Limits apply to the key's next requests.",
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: UpdateApiKeyInput, required: true }) },
+    resolve: async (_root, { input }, { services }) =>
+      updateApiKey(services.db, String(input.id), { name: input.name ?? undefined, limits: await limitsOf(input.limits, services) }),
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,

@@ -49,14 +49,17 @@ builder.mutationField('updateModel', (t) =>
     description: 'Admin: change prices, limits or availability. Running completions keep the prices they started with.',
     authScopes: { admin: true },
     args: { input: t.arg({ type: UpdateModelInput, required: true }) },
-    resolve: (_root, { input }, { services }) =>
-      updateModel(services.db, input.id, {
+    resolve: async (_root, { input }, { services }) => {
+      const model = await updateModel(services.db, input.id, {
         inputPricePerMillion: input.inputPricePerMillion ?? undefined,
         outputPricePerMillion: input.outputPricePerMillion ?? undefined,
         enabled: input.enabled ?? undefined,
         recommended: input.recommended ?? undefined,
         description: input.description,
         maxOutputTokens: input.maxOutputTokens ?? undefined,
-      }),
+      });
+      services.catalogue.invalidate();
+      return model;
+    },
   }),
 );
