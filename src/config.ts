@@ -26,6 +26,8 @@ const environmentSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   API_KEY_PEPPER: z.string().min(16, 'API_KEY_PEPPER must be at least 16 characters').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'use redis://… or rediss://…').optional(),
+  // Also names the Redis connections (CLIENT SETNAME), hence no spaces.
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/, 'use letters, digits and _ : . - only').default('tokenhub:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL: boolean.optional(),
   INTROSPECTION: boolean.optional(),
@@ -33,6 +35,13 @@ const environmentSchema = z.object({
   SIMULATOR_INTER_TOKEN_MS: z.coerce.number().int().min(0).default(40),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
   EVENT_RETENTION_MS: z.coerce.number().int().min(0).default(60_000),
+  // Query protection (see src/plugins/armor.ts) and the largest HTTP body or WebSocket message.
+  MAX_REQUEST_BYTES: positiveInt.default(1024 * 1024),
+  QUERY_MAX_DEPTH: positiveInt.default(12),
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  QUERY_MAX_TOKENS: positiveInt.default(2000),
+  QUERY_MAX_COST: positiveInt.default(5000),
+  QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
 });
 
 export interface Config {
@@ -49,12 +58,26 @@ export interface Config {
   /** undefined: generate one and keep it in the database. */
   apiKeyPepper: string | undefined;
   redisUrl: string | undefined;
+  /** Prepended to every Redis key and channel, so deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   graphiql: boolean;
   introspection: boolean;
   shutdownDeadlineMs: number;
   /** How long a finished completion's events stay in memory before replays read Postgres. */
   eventRetentionMs: number;
+  /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
+  maxRequestBytes: number;
+  queryLimits: QueryLimits;
+}
+
+/** Per-operation limits on a GraphQL document, the same over HTTP, SSE and WebSocket. */
+export interface QueryLimits {
+  depth: number;
+  aliases: number;
+  tokens: number;
+  cost: number;
+  directives: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,11 +104,20 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     adminToken: e.ADMIN_TOKEN,
     apiKeyPepper: e.API_KEY_PEPPER,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL ?? development,
     introspection: e.INTROSPECTION ?? development,
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
     eventRetentionMs: e.EVENT_RETENTION_MS,
+    maxRequestBytes: e.MAX_REQUEST_BYTES,
+    queryLimits: {
+      depth: e.QUERY_MAX_DEPTH,
+      aliases: e.QUERY_MAX_ALIASES,
+      tokens: e.QUERY_MAX_TOKENS,
+      cost: e.QUERY_MAX_COST,
+      directives: e.QUERY_MAX_DIRECTIVES,
+    },
   };
 }
 

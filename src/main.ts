@@ -23,6 +23,7 @@ logger.info({ url: `${url}/graphql`, database: config.database.kind, upstream: c
 const banner = [
   '',
   `  GraphQL, GraphiQL, SSE and WebSocket: ${url}/graphql`,
+  `  Playground: ${url}/    OpenAI-compatible REST: ${url}/v1`,
   config.adminToken ? '  Admin token: from ADMIN_TOKEN' : `  Admin token (generated for this run): ${app.adminToken}`,
   config.upstream.kind === 'simulator'
     ? '  UPSTREAM_API_KEY is not set: completions come from the BUILT-IN SIMULATOR, not from Claude.'

@@ -3,7 +3,7 @@ import { startSimulator, type Simulator } from '../src/upstream/simulator.js';
 import { spawnServer, type ChildServer } from './helpers/child-server.js';
 import { gqlOk } from './helpers/graphql.js';
 import { startMutation, streamQuery, userMessage } from './helpers/completions.js';
-import { createDatabase, databaseUrl, dropDatabase, templateDatabase } from './helpers/postgres.js';
+import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './helpers/postgres.js';
 import { collectWs } from './helpers/subscriptions.js';
 import { wsClient } from './helpers/ws.js';
 import pg from 'pg';
@@ -27,7 +27,7 @@ async function start(): Promise<ChildServer> {
 
 beforeAll(async () => {
   simulator = await startSimulator();
-  database = await createDatabase(templateDatabase);
+  database = await createDatabase(testTemplate());
   db = new pg.Pool({ connectionString: databaseUrl(database), max: 2 });
 });
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { expectLedgerInvariant } from './helpers/invariants.js';
 import { completionFields, startCompletion, startServerWithSimulator, streamQuery } from './helpers/completions.js';
 import { collectSse, collectWs } from './helpers/subscriptions.js';
 import type { TestServer } from './helpers/server.js';
-import { wsClient } from './helpers/ws.js';
+import { wsClient, wsRequest } from './helpers/ws.js';
 
 let server: TestServer;
 let simulator: Simulator;
@@ -78,5 +78,21 @@ describe('completion', () => {
     await client.dispose();
     expect(seen.status).toBe('STREAMING');
     expect(seen.content).toBe('one two ');
+  });
+});
+
+describe('startCompletion over graphql-ws', () => {
+  it('runs as a mutation on the socket, like over HTTP', async () => {
+    const { key } = await fundedCustomer(server);
+    const client = wsClient(server, key);
+    try {
+      const result = await wsRequest(client, `mutation($input: CompletionInput!) { startCompletion(input: $input) { id status } }`, {
+        input: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'over the socket' }] },
+      });
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.startCompletion.status).toBe('PENDING');
+    } finally {
+      await client.dispose();
+    }
   });
 });

@@ -3,9 +3,10 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { CompletionEvent } from '../realtime/completion-event.js';
 import type { CompletionEventLog } from '../realtime/event-log.js';
+import { localCompletionControl, type CompletionControl } from '../realtime/completion-control.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { UpstreamClient, UpstreamRequest } from '../upstream/types.js';
-import { findModel } from './catalogue.js';
+import type { CatalogueCache } from './catalogue.js';
 import {
   activeStatuses,
   findByIdempotencyKey,
@@ -13,11 +14,20 @@ import {
   insertReserved,
   settle,
   type Completion,
+  type ReserveOutcome,
   type Settlement,
 } from './completion-record.js';
 import { buildUpstreamRequest, validateIdempotencyKey, type CompletionRequestInput } from './completion-request.js';
 import { replayFromRow } from './completion-replay.js';
-import { BadInputError, InsufficientCreditsError, NotFoundError } from './errors.js';
+import {
+  BadInputError,
+  ForbiddenError,
+  InsufficientCreditsError,
+  NotFoundError,
+  RateLimitedError,
+  SpendLimitExceededError,
+  UnavailableError,
+} from './errors.js';
 import { LiveCompletion } from './live-completion.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import { UNIQUE_VIOLATION, sqlStateOf } from '../db/database.js';
@@ -33,6 +43,18 @@ export interface StartInput extends CompletionRequestInput {
 
 type StopReason = 'cancel' | 'shutdown';
 
+/** How long a cancel sent to another instance waits for the completion to settle there. */
+const REMOTE_CANCEL_WAIT_MS = 10_000;
+
+/**
+ * Told when this process reserves for a completion and when it settles one
+ * (metrics and balance pushes subscribe here, so the domain knows nothing of them).
+ */
+export interface CompletionObserver {
+  reserved?(completion: Completion): void;
+  settled(completion: Completion, settlement: Settlement): void;
+}
+
 /**
  * Runs completions: validation, reservation, the upstream stream, events,
  * settlement. One instance per process; it owns the completions it started
@@ -42,14 +64,21 @@ export class CompletionService {
   private readonly running = new Map<string, LiveCompletion>();
   private readonly stopReasons = new WeakMap<LiveCompletion, StopReason>();
   private readonly settled = new Set<Promise<void>>();
+  /** Set when the process stops: no new completion starts. */
+  private draining = false;
 
   constructor(
     private readonly db: Database,
+    private readonly catalogue: CatalogueCache,
     private readonly upstream: UpstreamClient,
     readonly events: CompletionEventLog,
     private readonly instanceId: string,
     private readonly logger: Logger,
-  ) {}
+    private readonly observer?: CompletionObserver,
+    private readonly control: CompletionControl = localCompletionControl,
+  ) {
+    control.onCancel((id) => this.abortRunning(id, 'cancel'));
+  }
 
   /**
    * Validates, reserves the worst case and starts streaming; returns the
@@ -57,15 +86,20 @@ export class CompletionService {
    * the first completion and reserves nothing more.
    */
   async start(viewer: Viewer, input: StartInput): Promise<Completion> {
+    if (this.draining) throw new UnavailableError('this server is shutting down; retry the request, it will reach another instance or the restarted one');
     const accountId = this.accountFor(viewer, input.accountId);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
     if (idempotencyKey) {
       const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
       if (earlier) return earlier;
     }
-    const model = await findModel(this.db, input.model);
+    const model = await this.catalogue.find(input.model);
     const request = buildUpstreamRequest(input, model);
     if (!model) throw new Error('unreachable: validation accepted a missing model');
+    const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+    if (allowed && !allowed.includes(model.id)) {
+      throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
+    }
     const completion: Completion = {
       id: randomUUID(),
       accountId,
@@ -93,9 +127,9 @@ export class CompletionService {
       finishedAt: null,
     };
 
-    let reserved: boolean;
+    let outcome: ReserveOutcome;
     try {
-      reserved = await insertReserved(this.db, completion);
+      outcome = await insertReserved(this.db, completion);
     } catch (error) {
       if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
         const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
@@ -103,12 +137,21 @@ export class CompletionService {
       }
       throw error;
     }
-    if (!reserved) {
-      throw new InsufficientCreditsError(
-        `this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus maxTokens at ${model.id}'s prices) and the account has less available; add credits or lower maxTokens`,
-      );
+    const worstCase = `this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus maxTokens at ${model.id}'s prices)`;
+    switch (outcome.type) {
+      case 'insufficient-credits':
+        throw new InsufficientCreditsError(`${worstCase} and the account has less available; add credits or lower maxTokens`);
+      case 'spend-limit':
+        throw new SpendLimitExceededError(
+          `${worstCase}; this API key has ${formatMoney(outcome.committed)} of its ${formatMoney(outcome.limit)} spend limit spent or reserved; lower maxTokens or ask the admin to raise the limit`,
+        );
+      case 'too-many-streams':
+        throw new RateLimitedError(`this API key may run ${outcome.limit} completions at once; wait for one to finish`, 1);
+      case 'reserved':
+        break;
     }
-    this.launch(completion, request);
+    this.observer?.reserved?.(completion);
+    await this.launch(completion, request);
     return completion;
   }
 
@@ -123,10 +166,13 @@ export class CompletionService {
     return requested;
   }
 
-  private launch(completion: Completion, request: UpstreamRequest): void {
+  /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
+  private launch(completion: Completion, request: UpstreamRequest): Promise<void> {
     const live = new LiveCompletion(completion, request, this.events);
     this.running.set(completion.id, live);
-    this.events.open(completion.id);
+    // The completion runs even if its log could not be opened: it is charged
+    // and settled in Postgres, and replays read it from there.
+    const opened = this.events.open(completion.id).catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'could not open the completion event log'));
     const done = this.run(live)
       .catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'completion run failed'))
       .finally(() => {
@@ -134,6 +180,7 @@ export class CompletionService {
         this.settled.delete(done);
       });
     this.settled.add(done);
+    return opened;
   }
 
   private async run(live: LiveCompletion): Promise<void> {
@@ -161,6 +208,7 @@ export class CompletionService {
       { status: settlement.status, promptTokens: settlement.promptTokens, completionTokens: settlement.completionTokens, charged: formatMoney(settlement.charge), error: settlement.errorCode },
       'completion settled',
     );
+    if (applied) this.observer?.settled(completion, settlement);
   }
 
   /** What a run ends as, and what it costs. */
@@ -180,14 +228,15 @@ export class CompletionService {
     if (!failure) {
       return { ...base, status: 'SUCCEEDED', ...usage, usageEstimated: estimate, charge: this.capped(costOfUsage(usage, completion), live), errorCode: null, errorMessage: null };
     }
-    if (stop === 'cancel') {
-      // What was generated before the cancel is charged; a cancel before the
-      // first token costs nothing.
+    if (stop) {
+      // Cancelled by the caller, or by a shutdown past its deadline: what was
+      // generated before is charged; a cancel before the first token costs nothing.
       const charge = live.hasOutput ? this.capped(costOfUsage(usage, completion), live) : 0n;
-      return { ...base, status: 'CANCELLED', ...usage, usageEstimated: estimate, charge, errorCode: 'CANCELLED', errorMessage: 'cancelled by the caller' };
-    }
-    if (stop === 'shutdown') {
-      return { ...base, status: 'INTERRUPTED', promptTokens: null, completionTokens: null, usageEstimated: null, charge: 0n, errorCode: 'SHUTDOWN', errorMessage: 'the server shut down before this completion finished; nothing was charged' };
+      const [errorCode, errorMessage] =
+        stop === 'cancel'
+          ? ['CANCELLED', 'cancelled by the caller']
+          : ['SHUTDOWN', 'the server shut down before this completion finished; charged for what was generated'];
+      return { ...base, status: 'CANCELLED', ...usage, usageEstimated: estimate, charge, errorCode, errorMessage };
     }
     return {
       ...base,
@@ -214,20 +263,34 @@ export class CompletionService {
    */
   async cancel(viewer: Viewer, id: string): Promise<Completion> {
     const completion = await this.find(viewer, id);
-    const live = this.running.get(completion.id);
-    if (!live) return completion;
-    this.stopReasons.set(live, 'cancel');
-    live.abort.abort();
-    await this.settledOf(completion.id);
+    if (!activeStatuses.includes(completion.status)) return completion;
+    // Another instance may run it (several instances share Redis): ask it.
+    if (!this.abortRunning(completion.id, 'cancel')) await this.control.requestCancel(completion.id);
+    await this.settledOf(completion.id, REMOTE_CANCEL_WAIT_MS);
     return (await findCompletion(this.db, completion.id)) ?? completion;
   }
 
-  private async settledOf(id: string): Promise<void> {
+  private abortRunning(id: string, reason: StopReason): boolean {
+    const live = this.running.get(id);
+    if (!live) return false;
+    this.stopReasons.set(live, reason);
+    live.abort.abort();
+    return true;
+  }
+
+  /** Waits, at most `timeoutMs`, for the completion's log to end. */
+  private async settledOf(id: string, timeoutMs: number): Promise<void> {
     const iterator = await this.events.read(id, Number.MAX_SAFE_INTEGER - 1);
     if (!iterator) return;
     // The log ends with the terminal event, which is appended after the
-    // settlement committed; waiting for the log to end waits for that.
-    for await (const _ of { [Symbol.asyncIterator]: () => iterator }) void _;
+    // settlement committed; waiting for the log to end waits for that. An
+    // owner that died never ends it: its orphan sweep settles the row later.
+    const timer = setTimeout(() => void iterator.return?.(), timeoutMs);
+    try {
+      for await (const _ of { [Symbol.asyncIterator]: () => iterator }) void _;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A completion the viewer may see, or NOT_FOUND / FORBIDDEN. */
@@ -279,10 +342,13 @@ export class CompletionService {
   }
 
   /**
-   * Graceful stop: waits up to `deadlineMs` for running completions to end,
-   * then aborts the rest, which settle as INTERRUPTED with nothing charged.
+   * Graceful stop: refuses new starts, waits up to `deadlineMs` for running
+   * completions to end, then cancels the rest (error SHUTDOWN, charged for
+   * what was generated) and waits for their settlement. Nothing is left
+   * PENDING or STREAMING.
    */
   async stop(deadlineMs: number): Promise<void> {
+    this.draining = true;
     const all = Promise.allSettled([...this.settled]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);

@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'INSUFFICIENT_CREDITS'
   | 'SPEND_LIMIT_EXCEEDED'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE';
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
@@ -53,4 +54,9 @@ export class RateLimitedError extends DomainError {
   ) {
     super(message);
   }
+}
+
+/** The server is shutting down and takes no new work; the request may be retried. */
+export class UnavailableError extends DomainError {
+  readonly code = 'UNAVAILABLE';
 }

@@ -34,11 +34,21 @@ export class RunningCost {
 }
 
 /**
+ * Longest time gathered text waits for busy readers before it is published
+ * anyway, so that a reader that stopped reading delays neither the text
+ * `current()` shows nor readers that attach later by more than this.
+ */
+const MAX_HOLD_MS = 100;
+
+/**
  * A completion this process is streaming: its text so far and the events
  * not yet published. Upstream chunks are gathered and published once per
  * turn of the event loop, so a burst of chunks read together becomes one
- * event (same text, fewer events) and a slow reader never makes the log grow
- * by one event per token.
+ * event (same text, fewer events). While every reader is still busy with
+ * the previous event (the gateway is behind), the text keeps gathering and
+ * goes out as one event when a reader asks for more: each event costs a
+ * GraphQL execution and a socket write per reader, so falling behind makes
+ * events larger rather than more numerous.
  */
 export class LiveCompletion {
   readonly abort = new AbortController();
@@ -53,6 +63,7 @@ export class LiveCompletion {
   private pendingText = '';
   private pendingToolCalls: ToolCallDelta[] | null = null;
   private flushScheduled = false;
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly runningCost: RunningCost;
 
   constructor(
@@ -87,12 +98,27 @@ export class LiveCompletion {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(this.flushUnlessReadersBusy);
   }
 
-  /** Publishes what is pending as one event. */
+  private readonly flushUnlessReadersBusy = (): void => {
+    this.flushScheduled = false;
+    // Already holding: the reader's wake or the timer publishes.
+    if (this.holdTimer !== undefined) return;
+    if (this.events.holdFor?.(this.completion.id, this.publish)) {
+      this.holdTimer = setTimeout(this.publish, MAX_HOLD_MS);
+      return;
+    }
+    this.flush();
+  };
+
+  private readonly publish = (): void => this.flush();
+
+  /** Publishes what is pending as one event, now. */
   flush(): void {
     this.flushScheduled = false;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     if (this.pendingText.length === 0 && this.pendingToolCalls === null) return;
     const index = this.nextIndex++;
     this.storedLog.deltas.push(this.pendingText.length);

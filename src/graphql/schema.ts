@@ -6,6 +6,8 @@ import './types/ledger-entry.js';
 import './types/account.js';
 import './types/completion.js';
 import './types/completion-operations.js';
+import './types/balance.js';
+import './types/usage.js';
 
 export function buildSchema() {
   return builder.toSchema({ sortSchema: false });

@@ -27,15 +27,20 @@ function wireError(error: unknown, fallbackCode: string): GraphQLError {
  * connectionParams.authorization and is checked per operation, so a key
  * revoked mid-connection stops working for the next operation.
  */
-export function attachWebSocket(httpServer: Server, yoga: Yoga): { close(): Promise<void> } {
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+export function attachWebSocket(httpServer: Server, yoga: Yoga, maxMessageBytes: number): { close(): Promise<void> } {
+  // A larger message closes the socket (1009) before it is buffered whole or parsed.
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: maxMessageBytes });
   useServer(
     {
+      // Never put a failure's message in a close reason, whatever NODE_ENV says.
+      isProd: true,
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
         const authorization = ctx.connectionParams?.authorization;
+        // POST, as graphql-ws carries mutations too (yoga refuses them over GET).
         const request = new Request(`http://websocket${yoga.graphqlEndpoint}`, {
+          method: 'POST',
           headers: typeof authorization === 'string' && authorization.trim() ? { authorization } : {},
         });
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

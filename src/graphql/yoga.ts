@@ -7,7 +7,9 @@ import { useArmor } from '../plugins/armor.js';
 import { useCsrfPrevention } from '../plugins/csrf-prevention.js';
 import { createMaskError } from '../plugins/error-masking.js';
 import { useDisableIntrospection } from '../plugins/introspection.js';
+import { useRefuseNulCharacters } from '../plugins/nul-characters.js';
 import { useOperationNameLog } from '../plugins/operation-name-log.js';
+import { useRequestParseErrors } from '../plugins/request-parse-errors.js';
 import type { Services } from '../services.js';
 import type { Context } from './context.js';
 import { RateLimitedError } from '../domain/errors.js';
@@ -30,8 +32,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     // Envelop plugins run for HTTP, SSE and WebSocket alike (websocket.ts goes through getEnveloped).
     plugins: [
       useCsrfPrevention(),
+      useRequestParseErrors(),
       useArmor(config.queryLimits, { blockFieldSuggestions: !config.introspection }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useRefuseNulCharacters(),
       useActiveSubscriptions(services.metrics.activeSubscriptions),
       useOperationNameLog(),
     ],
@@ -39,7 +43,10 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
       debug: (...args) => logger.debug(args.join(' ')),
       info: (...args) => logger.info(args.join(' ')),
       warn: (...args) => logger.warn(args.join(' ')),
-      error: (...args) => logger.error(args.join(' ')),
+      // Yoga logs here every error that maskError replaced, expected ones
+      // (BAD_USER_INPUT …) included; maskError itself logs the unexpected
+      // ones at error level, with their cause.
+      error: (...args) => logger.debug(args.join(' ')),
     },
     context: async ({ request }): Promise<Context> => {
       try {

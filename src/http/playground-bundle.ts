@@ -24,6 +24,7 @@ export async function bundlePlayground(): Promise<PlaygroundFile[]> {
   const result = await build({
     entryPoints: { playground: join(sourceDir, 'main.ts') },
     entryNames: '[name]-[hash]',
+    // Nothing is written (write: false); esbuild still needs an outdir to name the outputs.
     outdir: join(sourceDir, 'out'),
     bundle: true,
     write: false,
@@ -40,8 +41,10 @@ export async function bundlePlayground(): Promise<PlaygroundFile[]> {
   const script = files.find((file) => file.name.endsWith('.js'));
   const style = files.find((file) => file.name.endsWith('.css'));
   if (!script || !style) throw new Error('the playground bundle lacks its script or its stylesheet');
-  const page = (await readFile(join(sourceDir, 'index.html'), 'utf8'))
-    .replace('/playground.js', `/${script.name}`)
-    .replace('/playground.css', `/${style.name}`);
+  let page = await readFile(join(sourceDir, 'index.html'), 'utf8');
+  for (const [reference, file] of [['/playground.js', script], ['/playground.css', style]] as const) {
+    if (!page.includes(`"${reference}"`)) throw new Error(`playground/index.html must refer to "${reference}"`);
+    page = page.replace(`"${reference}"`, `"/${file.name}"`);
+  }
   return [{ name: 'index.html', contents: Buffer.from(page) }, ...files];
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname } from 'node:path';
 import type { Logger } from '../logger.js';
-import { bundlePlayground } from './playground-bundle.js';
+import { bundlePlayground, type PlaygroundFile } from './playground-bundle.js';
 
 /** Answers the request and returns true when it is the playground's; false leaves it to the next handler. */
 export type PlaygroundHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -20,8 +20,8 @@ const contentTypes: Record<string, string> = {
 };
 
 // The page loads nothing but its own script and style, and talks only to
-// this origin (HTTP for the catalogue, WebSocket for completions): a key
-// pasted into it cannot be sent anywhere else.
+// this origin (HTTP POST for queries and mutations, WebSocket for the token
+// stream): a key pasted into it cannot be sent anywhere else.
 const pagePolicy = [
   "default-src 'none'",
   "script-src 'self'",
@@ -61,11 +61,11 @@ const unavailablePage = Buffer.from(
  * failure is logged and answered with 503 at `/`: the gateway itself still
  * starts.
  */
-export async function createPlayground(logger: Logger): Promise<PlaygroundHandler> {
+export async function createPlayground(logger: Logger, bundle: () => Promise<PlaygroundFile[]> = bundlePlayground): Promise<PlaygroundHandler> {
   const assets = new Map<string, Asset>();
   const started = performance.now();
   try {
-    for (const file of await bundlePlayground()) assets.set(`/${file.name}`, assetOf(file.name, file.contents));
+    for (const file of await bundle()) assets.set(`/${file.name}`, assetOf(file.name, file.contents));
     assets.set('/', assets.get('/index.html') as Asset);
     const bytes = [...assets.values()].reduce((sum, asset) => sum + asset.body.byteLength, 0);
     logger.info({ ms: Math.round(performance.now() - started), bytes }, 'playground built');

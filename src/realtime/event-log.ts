@@ -7,10 +7,19 @@ import type { CompletionEvent } from './completion-event.js';
  * (several instances).
  */
 export interface CompletionEventLog {
-  /** Starts a completion's log; readers may attach from now on. */
-  open(completionId: string): void;
+  /** Starts a completion's log; once it resolves, readers (on any instance sharing the log) may attach. */
+  open(completionId: string): Promise<void>;
   /** Appends in order; the event with `done` ends the log. */
   append(event: CompletionEvent): void;
+  /**
+   * Optional back-pressure hint for the producer: true when readers are
+   * attached here and every one is still busy with what it has (none waits
+   * for the next event), so that an event appended now would only queue;
+   * `wake` is then called once, as soon as one of them asks for more, and
+   * the producer publishes what it gathered meanwhile as one event. Logs
+   * that cannot see their readers leave it out: the producer never holds.
+   */
+  holdFor?(completionId: string, wake: () => void): boolean;
   /**
    * Events with an index above `after`, then live ones up to and including
    * the terminal event. Undefined when this log holds nothing of the
@@ -19,5 +28,7 @@ export interface CompletionEventLog {
   read(completionId: string, after: number): Promise<AsyncIterableIterator<CompletionEvent> | undefined>;
   /** Every event so far, or undefined as for read. */
   snapshot(completionId: string): Promise<CompletionEvent[] | undefined>;
+  /** Rejects when the log's store cannot be reached (readiness checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

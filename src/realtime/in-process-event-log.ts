@@ -4,6 +4,10 @@ import type { CompletionEventLog } from './event-log.js';
 class Stream {
   readonly events: CompletionEvent[] = [];
   readonly waiters = new Set<() => void>();
+  /** Cursors attached and not closed. */
+  readers = 0;
+  /** A producer holding text until a reader asks for more (see holdFor). */
+  onReaderWaiting: (() => void) | undefined;
   done = false;
 }
 
@@ -22,6 +26,7 @@ class StreamCursor implements AsyncIterableIterator<CompletionEvent> {
     after: number,
   ) {
     this.position = Math.max(0, after + 1);
+    stream.readers += 1;
   }
 
   async next(): Promise<IteratorResult<CompletionEvent>> {
@@ -36,11 +41,17 @@ class StreamCursor implements AsyncIterableIterator<CompletionEvent> {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.stream.waiters.add(resolve);
+        // A producer that held text for this reader publishes it now, and
+        // the append resolves this very wait.
+        const producer = this.stream.onReaderWaiting;
+        this.stream.onReaderWaiting = undefined;
+        producer?.();
       });
     }
   }
 
   async return(): Promise<IteratorResult<CompletionEvent>> {
+    if (!this.closed) this.stream.readers -= 1;
     this.closed = true;
     if (this.wake) {
       this.stream.waiters.delete(this.wake);
@@ -61,7 +72,7 @@ export class InProcessEventLog implements CompletionEventLog {
 
   constructor(private readonly retentionMs = 60_000) {}
 
-  open(completionId: string): void {
+  async open(completionId: string): Promise<void> {
     if (!this.streams.has(completionId)) this.streams.set(completionId, new Stream());
   }
 
@@ -82,6 +93,13 @@ export class InProcessEventLog implements CompletionEventLog {
     stream.waiters.clear();
   }
 
+  holdFor(completionId: string, wake: () => void): boolean {
+    const stream = this.streams.get(completionId);
+    if (!stream || stream.done || stream.readers === 0 || stream.waiters.size > 0) return false;
+    stream.onReaderWaiting = wake;
+    return true;
+  }
+
   async read(completionId: string, after: number): Promise<AsyncIterableIterator<CompletionEvent> | undefined> {
     const stream = this.streams.get(completionId);
     return stream ? new StreamCursor(stream, after) : undefined;
@@ -90,6 +108,8 @@ export class InProcessEventLog implements CompletionEventLog {
   async snapshot(completionId: string): Promise<CompletionEvent[] | undefined> {
     return this.streams.get(completionId)?.events.slice();
   }
+
+  async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);

@@ -34,6 +34,7 @@ const openAIErrorOf: Record<ErrorCode, { status: number; type: string; code: str
   INSUFFICIENT_CREDITS: { status: 402, type: 'insufficient_quota', code: 'insufficient_credits' },
   SPEND_LIMIT_EXCEEDED: { status: 402, type: 'insufficient_quota', code: 'spend_limit_exceeded' },
   RATE_LIMITED: { status: 429, type: 'requests', code: 'rate_limit_exceeded' },
+  UNAVAILABLE: { status: 503, type: 'server_error', code: 'service_unavailable' },
 };
 
 // The domain names inputs as the GraphQL schema does; a REST caller sent the
@@ -50,7 +51,7 @@ const wireNames: Record<string, string> = {
 };
 const graphQLNames = new RegExp(`\\b(${Object.keys(wireNames).join('|')})\\b`, 'g');
 
-export function inWireNames(text: string): string {
+function inWireNames(text: string): string {
   return text.replace(graphQLNames, (name) => wireNames[name] ?? name);
 }
 

@@ -3,10 +3,12 @@ import { UpstreamError } from './errors.js';
 import { parseChunk, toStreamingParams, toUpstreamChunk } from './openai-mapping.js';
 import { toUpstreamError } from './sdk-errors.js';
 import { SseDataDecoder } from './sse-decoder.js';
+import { NodeTransport } from './node-transport.js';
 import { StreamDeadline } from './stream-deadline.js';
 import type { UpstreamChunk, UpstreamClient, UpstreamClientOptions, UpstreamRequest } from './types.js';
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const transport = new NodeTransport();
   const sdk = new OpenAI({
     baseURL: options.baseUrl,
     apiKey: options.apiKey,
@@ -17,8 +19,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     project: null,
     // Failures reach the caller as UpstreamError; the SDK need not print them too.
     logLevel: 'off',
+    fetch: transport.fetch,
   });
-  return { streamChat: (request, signal) => streamChat(sdk, options, request, signal) };
+  return { streamChat: (request, signal) => streamChat(sdk, transport, options, request, signal) };
 }
 
 /**
@@ -29,6 +32,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
  */
 async function* streamChat(
   sdk: OpenAI,
+  transport: NodeTransport,
   options: UpstreamClientOptions,
   request: UpstreamRequest,
   signal: AbortSignal,
@@ -55,24 +59,28 @@ async function* streamChat(
   let complete = false;
   try {
     const response = await sdk.chat.completions.create(toStreamingParams(request), { signal: controller.signal }).asResponse();
-    if (response.body === null) throw new UpstreamError('malformed', 'The upstream answered without a body.');
-    const reader = response.body.getReader();
+    const body = transport.bodyOf(response);
+    if (body === undefined) throw new UpstreamError('malformed', 'The upstream answered without a body.');
+    const reader = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const decoder = new SseDataDecoder();
     const events: string[] = [];
     let finished = false;
     let ended = false;
     while (!ended) {
-      const read = await reader.read();
-      if (read.done) {
+      const read = await reader.next();
+      if (read.done === true) {
         decoder.end(events);
         ended = true;
       } else decoder.decode(read.value, events);
       for (let i = 0; i < events.length; i++) {
         const data = events[i] as string;
         if (data === '[DONE]') {
-          // The protocol's end, even if the server keeps the body open after it.
+          // The protocol's end, even if the server keeps the body open
+          // after it. A body that is complete is read to its end, which
+          // keeps the connection for the next request.
           ended = true;
-          void reader.cancel().catch(() => undefined);
+          if (body.complete) body.resume();
+          else body.destroy();
           break;
         }
         const out = toUpstreamChunk(parseChunk(data));

@@ -1,10 +1,13 @@
 import { gqlOk } from './graphql.js';
 import type { TestServer } from './server.js';
 
+/** What fixtures need of a server: in-process or a child process. */
+export type AdminTarget = Pick<TestServer, 'graphqlUrl' | 'adminToken'>;
+
 let counter = 0;
 
 /** A new account (its own rows, so tests never see each other's money). */
-export async function createAccount(server: TestServer, name = `account ${++counter}`): Promise<string> {
+export async function createAccount(server: AdminTarget, name = `account ${++counter}`): Promise<string> {
   const data = await gqlOk<{ createAccount: { id: string } }>(
     server,
     'mutation($name: String!) { createAccount(input: { name: $name }) { id } }',
@@ -13,7 +16,7 @@ export async function createAccount(server: TestServer, name = `account ${++coun
   return data.createAccount.id;
 }
 
-export async function grant(server: TestServer, accountId: string, amount: string, idempotencyKey?: string) {
+export async function grant(server: AdminTarget, accountId: string, amount: string, idempotencyKey?: string) {
   const data = await gqlOk<{ grantCredits: { id: string; amount: string; balanceAfter: string } }>(
     server,
     `mutation($input: GrantCreditsInput!) { grantCredits(input: $input) { id amount balanceAfter } }`,
@@ -22,7 +25,7 @@ export async function grant(server: TestServer, accountId: string, amount: strin
   return data.grantCredits;
 }
 
-export async function createKey(server: TestServer, accountId: string, name = 'test key') {
+export async function createKey(server: AdminTarget, accountId: string, name = 'test key') {
   const data = await gqlOk<{ createApiKey: { apiKey: { id: string; prefix: string }; secret: string } }>(
     server,
     `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id prefix } secret } }`,
@@ -32,7 +35,7 @@ export async function createKey(server: TestServer, accountId: string, name = 't
 }
 
 /** An account with credits and a live key: what most tests start from. */
-export async function fundedCustomer(server: TestServer, credits = '10.00') {
+export async function fundedCustomer(server: AdminTarget, credits = '10.00') {
   const accountId = await createAccount(server);
   if (credits !== '0') await grant(server, accountId, credits);
   const key = await createKey(server, accountId);

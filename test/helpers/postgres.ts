@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 // Tests run against a real Postgres server: TEST_POSTGRES_URL if set, the
 // local one otherwise. Each test file works in a database of its own.
 export const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const templateDatabase = 'tokenhub_test_template';
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string;
+  }
+}
+
+/** This run's migrated template (each run has its own, so concurrent runs never collide). */
+export function testTemplate(): string {
+  return inject('templateDatabase');
+}
 
 export function databaseUrl(name: string): string {
   const url = new URL(postgresUrl);

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { createDatabase, databaseUrl, dropDatabase, templateDatabase } from './postgres.js';
+import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './postgres.js';
 
 export interface TestServer {
   app: App;
@@ -26,7 +26,7 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
  * through the same buildApp as `npm start`. `env` overrides configuration.
  */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await createDatabase(templateDatabase);
+  const database = await createDatabase(testTemplate());
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -49,6 +49,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const app = await buildApp(config, { logger: createLogger(config, sink), onQuery: (sql) => statements.push(sql) });
   const url = await app.start();
   const pool = new pg.Pool({ connectionString: databaseUrl(database), max: 4 });
+  // The database is dropped with force at the end; idle clients must not crash the run.
+  pool.on('error', () => undefined);
   return {
     app,
     url,

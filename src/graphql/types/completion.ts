@@ -1,9 +1,8 @@
 import type { Completion } from '../../domain/completion-record.js';
 import { countCompletions, listCompletions } from '../../domain/completion-record.js';
-import { findModel } from '../../domain/catalogue.js';
 import type { CompletionEvent } from '../../realtime/completion-event.js';
 import { builder } from '../builder.js';
-import type { Context } from '../context.js';
+import { loadModel } from '../model-loader.js';
 import { AccountRef } from './account.js';
 import { LedgerEntryRef } from './ledger-entry.js';
 import { ModelRef } from './model.js';
@@ -41,19 +40,6 @@ const CompletionErrorRef = builder.objectRef<{ code: string; message: string }>(
     message: t.exposeString('message'),
   }),
 });
-
-/** Model lookups are memoised per request, so a list of completions costs one query per model. */
-function loadModel(context: Context, id: string) {
-  let loaded = context.models.get(id);
-  if (!loaded) {
-    loaded = findModel(context.services.db, id).then((m) => {
-      if (!m) throw new Error(`completion refers to missing model ${id}`);
-      return m;
-    });
-    context.models.set(id, loaded);
-  }
-  return loaded;
-}
 
 export const CompletionRef = builder.objectRef<Completion>('Completion').implement({
   description: 'One chat completion: its state, text, usage and what it cost.',

@@ -37,12 +37,15 @@ builder.mutationField('grantCredits', (t) =>
     description: 'Admin: add prepaid credits to an account.',
     authScopes: { admin: true },
     args: { input: t.arg({ type: GrantCreditsInput, required: true }) },
-    resolve: (_root, { input }, { services }) =>
-      grantCredits(services.db, {
+    resolve: async (_root, { input }, { services }) => {
+      const entry = await grantCredits(services.db, {
         accountId: String(input.accountId),
         amount: input.amount,
         note: input.note,
         idempotencyKey: input.idempotencyKey,
-      }),
+      });
+      services.balanceChanges.publish(entry.accountId);
+      return entry;
+    },
   }),
 );

@@ -1,0 +1,69 @@
+import { accountUsage, usageByAccount, usageRange, type AccountUsageRow, type UsageRow } from '../../domain/usage.js';
+import { BadInputError } from '../../domain/errors.js';
+import { builder } from '../builder.js';
+import { loadModel } from '../model-loader.js';
+import { AccountRef } from './account.js';
+import { ModelRef } from './model.js';
+
+const UsageGroupingRef = builder.enumType('UsageGrouping', {
+  values: { MODEL: { description: 'One row per model.' }, DAY: { description: 'One row per UTC day.' } } as const,
+});
+
+const UsageRowRef = builder.objectRef<UsageRow>('UsageRow').implement({
+  description: 'Completions started in a range, summed.',
+  fields: (t) => ({
+    model: t.field({ type: ModelRef, nullable: true, description: 'Set when grouped by MODEL.', resolve: (r, _args, context) => (r.modelId ? loadModel(context, r.modelId) : null) }),
+    day: t.exposeString('day', { nullable: true, description: 'YYYY-MM-DD (UTC); set when grouped by DAY.' }),
+    completions: t.exposeInt('completions'),
+    failed: t.exposeInt('failed', { description: 'Of which FAILED or INTERRUPTED (never charged).' }),
+    promptTokens: t.exposeInt('promptTokens'),
+    completionTokens: t.exposeInt('completionTokens'),
+    cost: t.field({ type: 'Money', description: 'What was charged.', resolve: (r) => r.cost }),
+    meanTimeToFirstTokenMs: t.exposeFloat('meanTimeToFirstTokenMs', { nullable: true }),
+  }),
+});
+
+const AccountUsageRef = builder.objectRef<AccountUsageRow>('AccountUsage').implement({
+  fields: (t) => ({
+    accountId: t.exposeID('accountId'),
+    accountName: t.exposeString('accountName'),
+    completions: t.exposeInt('completions'),
+    failed: t.exposeInt('failed'),
+    promptTokens: t.exposeInt('promptTokens'),
+    completionTokens: t.exposeInt('completionTokens'),
+    cost: t.field({ type: 'Money', resolve: (r) => r.cost }),
+    meanTimeToFirstTokenMs: t.exposeFloat('meanTimeToFirstTokenMs', { nullable: true }),
+  }),
+});
+
+builder.objectField(AccountRef, 'usage', (t) =>
+  t.field({
+    type: [UsageRowRef],
+    description: 'Usage of completions started in [from, to) (default: the last 30 days; at most 366 days), grouped by model and/or day.',
+    args: {
+      from: t.arg({ type: 'DateTime' }),
+      to: t.arg({ type: 'DateTime' }),
+      groupBy: t.arg({ type: [UsageGroupingRef], defaultValue: ['MODEL'] }),
+    },
+    resolve: (account, { from, to, groupBy }, { services }) =>
+      accountUsage(services.db, account.id, usageRange(from, to), groupBy ?? ['MODEL']),
+  }),
+);
+
+builder.queryField('usageOverview', (t) =>
+  t.field({
+    type: [AccountUsageRef],
+    description: 'Admin: usage of every account in [from, to) (default: the last 30 days), most expensive first.',
+    authScopes: { admin: true },
+    args: {
+      from: t.arg({ type: 'DateTime' }),
+      to: t.arg({ type: 'DateTime' }),
+      first: t.arg.int({ defaultValue: 100, description: 'At most 1000 accounts.' }),
+    },
+    resolve: (_root, { from, to, first }, { services }) => {
+      const limit = first ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new BadInputError('first must be from 1 to 1000', 'first');
+      return usageByAccount(services.db, usageRange(from, to), limit);
+    },
+  }),
+);

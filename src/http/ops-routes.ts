@@ -1,0 +1,48 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { checkReadiness, type ReadinessCheck } from '../observability/readiness.js';
+
+/** The paths served here: probes and scrapes, which the request log keeps at debug level. */
+export const opsPaths: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
+
+// A probe that waits longer than this for a dependency counts it as down.
+const READINESS_TIMEOUT_MS = 2000;
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+const sendJson = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+
+/**
+ * Operations endpoints, at node:http level so they answer even when GraphQL
+ * cannot: `/health` (the process serves: liveness), `/ready` (every
+ * readiness check passes, else 503 naming the failed ones) and `/metrics`
+ * (Prometheus text). Returns false for any other request.
+ */
+export function opsRoutes(services: { metrics: Metrics; readiness: readonly ReadinessCheck[]; logger: Logger }) {
+  const { metrics, readiness, logger } = services;
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (!opsPaths.has(path) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    if (path === '/health') {
+      sendJson(res, 200, { status: 'ok' });
+      return true;
+    }
+    const answer =
+      path === '/ready'
+        ? checkReadiness(readiness, READINESS_TIMEOUT_MS).then(({ ready, checks }) => {
+            if (!ready) logger.warn({ checks }, 'not ready');
+            sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks });
+          })
+        : metrics.text().then((text) => send(res, 200, metrics.contentType, text));
+    answer.catch((error: unknown) => {
+      logger.error({ err: error, path }, 'operations endpoint failed');
+      if (!res.headersSent) sendJson(res, 500, { status: 'error' });
+      else res.destroy();
+    });
+    return true;
+  };
+}

@@ -1,0 +1,92 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Completion, Settlement } from '../domain/completion-record.js';
+import type { CompletionObserver } from '../domain/completions.js';
+import { UNITS_PER_CREDIT } from '../domain/money.js';
+
+const seconds = (from: Date, to: Date) => Math.max(0, to.getTime() - from.getTime()) / 1000;
+
+/**
+ * The Prometheus metrics of one app. Each app has its own registry (not
+ * prom-client's global one), so several apps in one process, as in tests,
+ * never share or collide on counters. Money here is a float of credits and
+ * approximate by nature; the exact amounts live in the ledger.
+ */
+export class Metrics implements CompletionObserver {
+  readonly registry = new Registry();
+
+  private readonly completions = new Counter({
+    name: 'tokenhub_completions_total',
+    help: 'Completions settled by this instance, by final status and model.',
+    labelNames: ['status', 'model'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly timeToFirstToken = new Histogram({
+    name: 'tokenhub_completion_ttft_seconds',
+    help: 'Time from startCompletion to the first output from the upstream.',
+    labelNames: ['model'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registers: [this.registry],
+  });
+
+  private readonly duration = new Histogram({
+    name: 'tokenhub_completion_duration_seconds',
+    help: 'Time from startCompletion to settlement, by final status and model.',
+    labelNames: ['status', 'model'] as const,
+    buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320],
+    registers: [this.registry],
+  });
+
+  private readonly tokens = new Counter({
+    name: 'tokenhub_tokens_total',
+    help: 'Tokens of settled completions (upstream usage, or the documented estimate).',
+    labelNames: ['kind', 'model'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly creditsCharged = new Counter({
+    name: 'tokenhub_credits_charged_total',
+    help: 'Credits charged for completions (approximate; the ledger is exact).',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly upstreamErrors = new Counter({
+    name: 'tokenhub_upstream_errors_total',
+    help: 'Completions failed by the upstream, by kind (http, rate_limited, network, malformed, timeout).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** Open GraphQL subscriptions, over SSE and WebSocket. */
+  readonly activeSubscriptions = new Gauge({
+    name: 'tokenhub_active_subscriptions',
+    help: 'GraphQL subscriptions open right now (SSE and WebSocket).',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  settled(completion: Completion, settlement: Settlement): void {
+    const model = completion.modelId;
+    const { status } = settlement;
+    this.completions.inc({ status, model });
+    this.duration.observe({ status, model }, seconds(completion.createdAt, settlement.finishedAt));
+    if (settlement.firstTokenAt) this.timeToFirstToken.observe({ model }, seconds(completion.createdAt, settlement.firstTokenAt));
+    if (settlement.promptTokens !== null) this.tokens.inc({ kind: 'prompt', model }, settlement.promptTokens);
+    if (settlement.completionTokens !== null) this.tokens.inc({ kind: 'completion', model }, settlement.completionTokens);
+    if (settlement.charge > 0n) this.creditsCharged.inc({ model }, Number(settlement.charge) / Number(UNITS_PER_CREDIT));
+    const upstreamKind = status === 'FAILED' ? /^UPSTREAM_(.+)$/.exec(settlement.errorCode ?? '')?.[1] : undefined;
+    if (upstreamKind) this.upstreamErrors.inc({ kind: upstreamKind.toLowerCase() });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,39 @@
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type { Completion } from '../domain/completion-record.js';
+import type { CompletionObserver } from '../domain/completions.js';
+
+type Topics = { 'account-balance': [accountId: string, payload: true] };
+
+/**
+ * "This account's balance or reservation changed": published when credits
+ * are granted, reserved or settled, and followed by `subscription balance`.
+ * In process by default; through Redis pub/sub when instances share Redis,
+ * so a grant on one instance reaches a subscriber on another.
+ */
+export class BalanceChanges implements CompletionObserver {
+  private readonly pubsub: PubSub<Topics>;
+
+  constructor(redis?: { publish: Redis; subscribe: Redis }) {
+    this.pubsub = createPubSub<Topics>(
+      redis ? { eventTarget: createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) } : {},
+    );
+  }
+
+  publish(accountId: string): void {
+    this.pubsub.publish('account-balance', accountId, true);
+  }
+
+  subscribe(accountId: string): AsyncIterable<true> {
+    return this.pubsub.subscribe('account-balance', accountId);
+  }
+
+  reserved(completion: Completion): void {
+    this.publish(completion.accountId);
+  }
+
+  settled(completion: Completion): void {
+    this.publish(completion.accountId);
+  }
+}

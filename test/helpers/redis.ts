@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+// Tests use a real Redis: TEST_REDIS_URL if set, the local one otherwise.
+// Each test file works under a key prefix of its own and removes its keys.
+export const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function testKeyPrefix(): string {
+  return `test-${randomBytes(4).toString('hex')}:`;
+}
+
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
