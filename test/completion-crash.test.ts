@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/upstream/simulator.js';
-import { spawnServer, type ChildServer } from './helpers/child-server.js';
+import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { gqlOk } from './helpers/graphql.js';
 import { startMutation, streamQuery, userMessage } from './helpers/completions.js';
 import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './helpers/postgres.js';
@@ -12,15 +12,14 @@ const ADMIN_TOKEN = 'crash-test-admin-token-0123';
 let simulator: Simulator;
 let database: string;
 let db: pg.Pool;
-const children: ChildServer[] = [];
+const children: ServerProcess[] = [];
 
-async function start(): Promise<ChildServer> {
-  const child = await spawnServer({
+async function start(): Promise<ServerProcess> {
+  const child = await startServerProcess({
     DATABASE_URL: databaseUrl(database),
     UPSTREAM_BASE_URL: simulator.baseUrl,
     UPSTREAM_API_KEY: 'th-upstream-test-key',
-    ADMIN_TOKEN,
-  });
+  }, ADMIN_TOKEN);
   children.push(child);
   return child;
 }

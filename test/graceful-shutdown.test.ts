@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/upstream/simulator.js';
-import { spawnServer, type ChildServer } from './helpers/child-server.js';
+import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { startCompletion, startMutation, startServerWithSimulator, streamQuery, userMessage } from './helpers/completions.js';
 import { fundedCustomer } from './helpers/fixtures.js';
 import { gqlOk } from './helpers/graphql.js';
@@ -13,7 +13,7 @@ const ADMIN_TOKEN = 'shutdown-test-admin-token-01';
 let simulator: Simulator;
 let database: string;
 let db: pg.Pool;
-const children: ChildServer[] = [];
+const children: ServerProcess[] = [];
 
 beforeAll(async () => {
   simulator = await startSimulator();
@@ -28,13 +28,15 @@ afterAll(async () => {
 });
 
 async function serverWithCustomer(deadlineMs: number) {
-  const child = await spawnServer({
-    DATABASE_URL: databaseUrl(database),
-    UPSTREAM_BASE_URL: simulator.baseUrl,
-    UPSTREAM_API_KEY: 'th-upstream-test-key',
+  const child = await startServerProcess(
+    {
+      DATABASE_URL: databaseUrl(database),
+      UPSTREAM_BASE_URL: simulator.baseUrl,
+      UPSTREAM_API_KEY: 'th-upstream-test-key',
+      SHUTDOWN_DEADLINE_MS: String(deadlineMs),
+    },
     ADMIN_TOKEN,
-    SHUTDOWN_DEADLINE_MS: String(deadlineMs),
-  });
+  );
   children.push(child);
   const target = { graphqlUrl: child.graphqlUrl };
   const account = (await gqlOk(target, 'mutation { createAccount(input: { name: "drain" }) { id } }', { token: ADMIN_TOKEN })).createAccount.id;

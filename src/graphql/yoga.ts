@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createGraphQLError, createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import { useActiveSubscriptions } from '../plugins/active-subscriptions.js';
 import { useArmor } from '../plugins/armor.js';
@@ -19,6 +20,18 @@ import { graphiqlExamples } from './graphiql-examples.js';
 export type ServerContext = { req: IncomingMessage; res: ServerResponse };
 export type Yoga = YogaServerInstance<ServerContext, Context>;
 
+let graphiqlPage: string | undefined;
+
+/**
+ * GraphiQL from the installed package, not from a CDN: it must work on
+ * machines without internet access. The page (about 9 MB, assets inlined)
+ * is rendered once, as its options never change.
+ */
+function renderLocalGraphiQL(options?: GraphiQLOptions): string {
+  graphiqlPage ??= renderGraphiQL(options);
+  return graphiqlPage;
+}
+
 export function createGraphQLServer(schema: GraphQLSchema, services: Services): Yoga {
   const { config, logger } = services;
   return createYoga<ServerContext, Context>({
@@ -26,6 +39,7 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.graphiql ? graphiqlExamples : false,
+    renderGraphiQL: renderLocalGraphiQL,
     maskedErrors: { maskError: createMaskError(logger) },
     // 413 before parsing, whether the body declares its length or is chunked.
     maxRequestBodySize: config.maxRequestBytes,

@@ -24,11 +24,11 @@ function bodyText(message: IncomingMessage): Promise<string> {
  * The openai SDK's HTTP requests over node:http(s) instead of the global
  * fetch (undici). The SDK still builds each request and turns error
  * statuses into its errors; a successful streamed body is read as a Node
- * stream (`bodyOf`) rather than a WHATWG ReadableStream, which costs about
- * half the CPU per chunk — most of the upstream path's cost per token
- * (measured with bench/: see the README's Performance section).
- * Connections are kept alive. No `accept-encoding` is sent, so bodies come
- * uncompressed.
+ * stream (`bodyOf`) rather than a WHATWG ReadableStream over undici:
+ * measured on 50 streams from the simulator, client and simulator together
+ * spent 15–20 µs of CPU per token back to back and 70–95 µs at 10 ms
+ * between tokens through undici, 9 and 50 µs through this. Connections are
+ * kept alive. No `accept-encoding` is sent, so bodies come uncompressed.
  */
 export class NodeTransport {
   readonly #bodies = new WeakMap<Response, IncomingMessage>();

@@ -13,6 +13,9 @@ export interface ServerProcess {
   output(): string;
   /** SIGTERM, then SIGKILL if it has not exited within 15 s. */
   stop(): Promise<void>;
+  /** Sends one signal (SIGKILL: a crash) and waits for the exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  process: ChildProcess;
 }
 
 /**
@@ -38,7 +41,14 @@ export async function startServerProcess(env: Record<string, string>, adminToken
   };
   try {
     const url = await bannerUrl(child, () => output);
-    return { url, graphqlUrl: `${url}/graphql`, adminToken, output: () => output, stop };
+    const kill = async (signal: NodeJS.Signals) => {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      await exited;
+    };
+    return { url, graphqlUrl: `${url}/graphql`, adminToken, output: () => output, stop, kill, process: child };
   } catch (error) {
     await stop();
     throw error;
