@@ -7,6 +7,7 @@ import { openDatabase, type DatabaseOptions } from './db/database.js';
 import { ApiKeyHasher, loadPepper } from './domain/api-keys.js';
 import { CatalogueCache, seedCatalogue } from './domain/catalogue.js';
 import { InProcessRateLimiter } from './domain/rate-limit.js';
+import { findCompletion } from './domain/completion-record.js';
 import { CompletionService, type CompletionObserver } from './domain/completions.js';
 import { InstanceRegistration } from './domain/instances.js';
 import { Authenticator } from './domain/viewer.js';
@@ -67,11 +68,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     firstByteTimeoutMs: config.upstreamTimeouts.firstByteMs,
     idleTimeoutMs: config.upstreamTimeouts.idleMs,
   });
-  const instance = new InstanceRegistration(db, randomUUID(), config.redisUrl !== undefined, (error) =>
-    logger.warn({ err: error }, 'instance heartbeat failed'),
-  );
-  const interrupted = await instance.start();
-  if (interrupted > 0) logger.warn({ interrupted }, 'completions left running by a stopped process were interrupted and released');
   // With REDIS_URL, events and cancels go through Redis, so that any
   // instance streams and cancels completions that run on any other.
   const redis = config.redisUrl ? { url: config.redisUrl, keyPrefix: config.redisKeyPrefix, logger } : undefined;
@@ -96,6 +92,24 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       balanceChanges.settled(completion);
     },
   };
+  // Completions a dead process left running are settled INTERRUPTED; their
+  // event logs get a terminal event, so that waiting subscribers end too.
+  const instance = new InstanceRegistration(
+    db,
+    randomUUID(),
+    config.redisUrl === undefined ? undefined : config.instanceTimeoutMs,
+    async (ids) => {
+      logger.warn({ completionIds: ids }, 'completions left running by a stopped process were interrupted and released');
+      for (const id of ids) {
+        const completion = await findCompletion(db, id);
+        if (!completion) continue;
+        await events.end(completion);
+        balanceChanges.publish(completion.accountId);
+      }
+    },
+    (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+  );
+  await instance.start();
   const completions = new CompletionService(db, catalogue, upstream, events, instance.id, logger, observer, control);
   const readiness = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: () => events.ping() });

@@ -35,6 +35,7 @@ const environmentSchema = z.object({
   SIMULATOR_INTER_TOKEN_MS: z.coerce.number().int().min(0).default(40),
   SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
   EVENT_RETENTION_MS: z.coerce.number().int().min(0).default(60_000),
+  INSTANCE_TIMEOUT_MS: z.coerce.number().int().min(300).default(30_000),
   // Query protection (see src/plugins/armor.ts) and the largest HTTP body or WebSocket message.
   MAX_REQUEST_BYTES: positiveInt.default(1024 * 1024),
   QUERY_MAX_DEPTH: positiveInt.default(12),
@@ -66,6 +67,8 @@ export interface Config {
   shutdownDeadlineMs: number;
   /** How long a finished completion's events stay in memory before replays read Postgres. */
   eventRetentionMs: number;
+  /** With Redis: how long an instance may miss heartbeats before others settle its completions as INTERRUPTED. */
+  instanceTimeoutMs: number;
   /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
   maxRequestBytes: number;
   queryLimits: QueryLimits;
@@ -110,6 +113,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     introspection: e.INTROSPECTION ?? development,
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
     eventRetentionMs: e.EVENT_RETENTION_MS,
+    instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,
     maxRequestBytes: e.MAX_REQUEST_BYTES,
     queryLimits: {
       depth: e.QUERY_MAX_DEPTH,

@@ -33,6 +33,7 @@ beforeAll(async () => {
     UPSTREAM_BASE_URL: simulator.baseUrl,
     UPSTREAM_API_KEY: 'th-upstream-test-key',
     UPSTREAM_IDLE_TIMEOUT_MS: '3000',
+    INSTANCE_TIMEOUT_MS: '1500',
     LOG_LEVEL: 'warn',
   };
   [a, b] = await Promise.all([startServerProcess(env, ADMIN_TOKEN), startServerProcess(env, ADMIN_TOKEN)]);
@@ -144,6 +145,22 @@ describe('several instances on one Redis', () => {
     expect(cancelled.content.length).toBeLessThan(words(60).join('').length);
     expect(fromA.at(-1)?.completion).toMatchObject({ status: 'CANCELLED', content: cancelled.content, cost: cancelled.cost });
     expect(await upstreamRequest?.finished).toBe('client-closed');
+    await expectLedgerInvariant({ pg: pool });
+  });
+
+  // Last: it kills A.
+  it('ends the stream on B with INTERRUPTED when A dies mid-stream, and releases the reservation', async () => {
+    const [onA, onB] = instances();
+    const { key, accountId } = await fundedCustomer(onA);
+    const id = await startOn(onA, key, words(1000), 20);
+    const fromB = stream(onB, key, { id }, (event) => {
+      if (event.index === 2) void onA.kill('SIGKILL');
+    });
+    const events = await fromB;
+    expect(indexes(events)).toEqual(range(0, events.length - 1));
+    expect(events.at(-1)).toMatchObject({ done: true, completion: { status: 'INTERRUPTED', cost: '0.00' } });
+    const { rows } = await pool.query('select reserved::text from accounts where id = $1', [accountId]);
+    expect(rows[0].reserved).toBe('0');
     await expectLedgerInvariant({ pg: pool });
   });
 });

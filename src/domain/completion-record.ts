@@ -151,14 +151,14 @@ export async function settle(db: Database, completion: Completion, s: Settlement
  * gone, and releases its reservation; nothing is charged, since what was
  * generated died with the process. `ownerIsGone` is SQL over `instance_id`.
  */
-export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<number> {
+export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<string[]> {
   const result = await db.execute(sql`
     with orphans as (
       update completions set status = 'INTERRUPTED', error_code = 'INTERRUPTED', cost = 0,
         error_message = 'the server stopped while this completion ran; nothing was charged',
         finished_at = now()
       where status in ('PENDING', 'STREAMING') and ${ownerIsGone}
-      returning account_id, api_key_id, reserved),
+      returning id, account_id, api_key_id, reserved),
     released as (
       select account_id, sum(reserved) as total from orphans group by account_id),
     accounts_released as (
@@ -168,8 +168,8 @@ export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<
       update api_keys set active_streams = api_keys.active_streams - k.streams, spend_reserved = api_keys.spend_reserved - k.total
       from (select api_key_id, count(*) as streams, sum(reserved) as total from orphans group by api_key_id) k
       where api_keys.id = k.api_key_id)
-    select (select count(*) from orphans)::int as interrupted`);
-  return rowsOf<{ interrupted: number }>(result)[0]?.interrupted ?? 0;
+    select id from orphans`);
+  return rowsOf<{ id: string }>(result).map((r) => r.id);
 }
 
 export async function findCompletion(db: Database, id: string): Promise<Completion | undefined> {

@@ -1,4 +1,4 @@
-import type { CompletionEvent } from '../realtime/completion-event.js';
+import { terminalEvent, type CompletionEvent } from '../realtime/completion-event.js';
 import type { ToolCallDelta, UpstreamRequest } from '../upstream/types.js';
 import type { Completion, StoredEventLog } from './completion-record.js';
 import { outputBytesOf, RunningCost } from './live-completion.js';
@@ -24,16 +24,5 @@ export async function* replayFromRow(completion: Completion, after: number): Asy
     }
   }
   const terminalIndex = completion.eventLog === null ? Math.max(after + 1, 0) : log.deltas.length;
-  if (terminalIndex > after) {
-    yield {
-      completionId: completion.id,
-      index: terminalIndex,
-      delta: '',
-      toolCallDeltas: null,
-      outputTokens: completion.completionTokens ?? 0,
-      cost: completion.cost ?? 0n,
-      done: true,
-      completion,
-    };
-  }
+  if (terminalIndex > after) yield terminalEvent(completion, terminalIndex);
 }

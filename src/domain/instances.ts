@@ -3,9 +3,6 @@ import type { Database } from '../db/database.js';
 import { completionTable, instanceTable } from '../db/tables.js';
 import { interruptOrphans } from './completion-record.js';
 
-/** How long an instance may miss heartbeats before its completions count as orphaned. */
-export const INSTANCE_TIMEOUT_SECONDS = 30;
-const HEARTBEAT_MS = 10_000;
 
 /**
  * This process's registration: completions it starts carry its id, and a
@@ -20,15 +17,21 @@ export class InstanceRegistration {
   constructor(
     private readonly db: Database,
     readonly id: string,
-    private readonly shared: boolean,
+    /** With a shared event log (Redis): the heartbeat timeout in ms; without: undefined. */
+    private readonly sharedTimeoutMs: number | undefined,
+    /** Told of completions it marked INTERRUPTED, to end their event logs. */
+    private readonly onInterrupted: (completionIds: string[]) => Promise<void>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  async start(): Promise<number> {
+  /** Registers this instance; resolves to the completions it found orphaned. */
+  async start(): Promise<string[]> {
     await this.db.insert(instanceTable).values({ id: this.id });
-    const interrupted = await interruptOrphans(this.db, this.orphanCondition(!this.shared));
-    if (this.shared) {
-      this.timer = setInterval(() => void this.beat().catch(this.onError), HEARTBEAT_MS);
+    const interrupted = await interruptOrphans(this.db, this.orphanCondition(this.sharedTimeoutMs === undefined));
+    if (interrupted.length > 0) await this.onInterrupted(interrupted);
+    if (this.sharedTimeoutMs !== undefined) {
+      // Three beats per timeout, so one late beat never looks like a death.
+      this.timer = setInterval(() => void this.beat().catch(this.onError), this.sharedTimeoutMs / 3);
       this.timer.unref();
     }
     return interrupted;
@@ -36,14 +39,15 @@ export class InstanceRegistration {
 
   private async beat(): Promise<void> {
     await this.db.update(instanceTable).set({ heartbeatAt: new Date() }).where(eq(instanceTable.id, this.id));
-    await interruptOrphans(this.db, this.orphanCondition(false));
+    const interrupted = await interruptOrphans(this.db, this.orphanCondition(false));
+    if (interrupted.length > 0) await this.onInterrupted(interrupted);
   }
 
   private orphanCondition(everyOtherInstance: boolean): SQL {
     if (everyOtherInstance) return sql`${completionTable.instanceId} <> ${this.id}`;
     return sql`${completionTable.instanceId} not in (
       select ${instanceTable.id} from ${instanceTable}
-      where ${instanceTable.heartbeatAt} > now() - make_interval(secs => ${INSTANCE_TIMEOUT_SECONDS}))`;
+      where ${instanceTable.heartbeatAt} > now() - make_interval(secs => ${(this.sharedTimeoutMs ?? 0) / 1000}))`;
   }
 
   async stop(): Promise<void> {

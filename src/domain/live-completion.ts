@@ -1,3 +1,4 @@
+import { terminalEvent } from '../realtime/completion-event.js';
 import type { CompletionEventLog } from '../realtime/event-log.js';
 import type { ToolCallDelta, UpstreamRequest, UpstreamUsage } from '../upstream/types.js';
 import type { Completion, StoredEventLog } from './completion-record.js';
@@ -139,15 +140,6 @@ export class LiveCompletion {
   /** Publishes the terminal event with the settled completion. */
   finish(settled: Completion): void {
     this.flush();
-    this.events.append({
-      completionId: this.completion.id,
-      index: this.nextIndex++,
-      delta: '',
-      toolCallDeltas: null,
-      outputTokens: settled.completionTokens ?? 0,
-      cost: settled.cost ?? 0n,
-      done: true,
-      completion: settled,
-    });
+    this.events.append(terminalEvent(settled, this.nextIndex++));
   }
 }

@@ -18,3 +18,17 @@ export interface CompletionEvent {
   done: boolean;
   completion: Completion | null;
 }
+
+/** The last event of a stream: the settled completion, what it charged, nothing more to read. */
+export function terminalEvent(completion: Completion, index: number): CompletionEvent {
+  return {
+    completionId: completion.id,
+    index,
+    delta: '',
+    toolCallDeltas: null,
+    outputTokens: completion.completionTokens ?? 0,
+    cost: completion.cost ?? 0n,
+    done: true,
+    completion,
+  };
+}

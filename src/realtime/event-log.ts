@@ -1,3 +1,4 @@
+import type { Completion } from '../domain/completion-record.js';
 import type { CompletionEvent } from './completion-event.js';
 
 /**
@@ -11,6 +12,12 @@ export interface CompletionEventLog {
   open(completionId: string): Promise<void>;
   /** Appends in order; the event with `done` ends the log. */
   append(event: CompletionEvent): void;
+  /**
+   * Ends the log of a completion whose producer died (settled INTERRUPTED by
+   * another process): appends its terminal event after the last one, unless
+   * the log has ended or holds nothing of it. Readers waiting on it end.
+   */
+  end(completion: Completion): Promise<void>;
   /**
    * Optional back-pressure hint for the producer: true when readers are
    * attached here and every one is still busy with what it has (none waits

@@ -1,4 +1,5 @@
-import type { CompletionEvent } from './completion-event.js';
+import type { Completion } from '../domain/completion-record.js';
+import { terminalEvent, type CompletionEvent } from './completion-event.js';
 import type { CompletionEventLog } from './event-log.js';
 
 class Stream {
@@ -98,6 +99,11 @@ export class InProcessEventLog implements CompletionEventLog {
     if (!stream || stream.done || stream.readers === 0 || stream.waiters.size > 0) return false;
     stream.onReaderWaiting = wake;
     return true;
+  }
+
+  async end(completion: Completion): Promise<void> {
+    const stream = this.streams.get(completion.id);
+    if (stream && !stream.done) this.append(terminalEvent(completion, stream.events.length));
   }
 
   async read(completionId: string, after: number): Promise<AsyncIterableIterator<CompletionEvent> | undefined> {

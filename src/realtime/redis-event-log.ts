@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { CompletionEvent } from './completion-event.js';
+import type { Completion } from '../domain/completion-record.js';
+import { terminalEvent, type CompletionEvent } from './completion-event.js';
 import { encodeEvent } from './event-codec.js';
 import type { CompletionEventLog } from './event-log.js';
 import { connectRedis } from './redis-client.js';
@@ -118,6 +119,29 @@ export class RedisEventLog implements CompletionEventLog {
 
   private logFailedAppend(event: CompletionEvent, error: unknown): void {
     this.options.logger.error({ err: error, completionId: event.completionId, index: event.index }, 'could not append a completion event to Redis');
+  }
+
+  /**
+   * The terminal event goes right after the last entry. Should two
+   * instances end the same log at once, Redis refuses the second XADD (its
+   * entry id is no longer above the last), so the log still ends once.
+   */
+  async end(completion: Completion): Promise<void> {
+    const key = this.eventsKey(completion.id);
+    const [opened, last] = await this.transaction<[number, StreamEntry[]]>((multi) =>
+      multi.exists(this.openKey(completion.id)).xrevrange(key, '+', '-', 'COUNT', 1),
+    );
+    const lastEvent = last[0] && decodeEntry(last[0]);
+    if ((!lastEvent && opened === 0) || lastEvent?.done) return;
+    const event = terminalEvent(completion, (lastEvent?.index ?? -1) + 1);
+    try {
+      await this.writer.xadd(key, entryIdOf(event.index), EVENT_FIELD, encodeEvent(event));
+    } catch (error) {
+      if (!/equal or smaller/i.test((error as Error).message)) throw error;
+      return;
+    }
+    await this.writer.pexpire(key, this.retentionMs);
+    await this.writer.pexpire(this.openKey(completion.id), this.retentionMs);
   }
 
   /**
