@@ -3,10 +3,8 @@ import type { Simulator } from '../src/upstream/simulator.js';
 import { createAccount, createKey, fundedCustomer, grant } from './helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from './helpers/graphql.js';
 import { expectLedgerInvariant } from './helpers/invariants.js';
-import { startCompletion, startMutation, startServerWithSimulator, streamQuery, userMessage } from './helpers/completions.js';
-import { collectWs } from './helpers/subscriptions.js';
+import { runToEnd, startCompletion, startMutation, startServerWithSimulator, userMessage } from './helpers/completions.js';
 import type { TestServer } from './helpers/server.js';
-import { wsClient } from './helpers/ws.js';
 
 let server: TestServer;
 let simulator: Simulator;
@@ -15,18 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** Runs a completion to its end over graphql-ws and returns the settled completion. */
-async function runToEnd(token: string, input: Record<string, unknown>) {
-  const started = await startCompletion(server, token, input);
-  const client = wsClient(server, token);
-  try {
-    const { data, errors } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
-    expect(errors).toEqual([]);
-    return data.at(-1)!.completionStream.completion;
-  } finally {
-    await client.dispose();
-  }
-}
 
 const balance = async (token: string) =>
   (await gqlOk(server, '{ viewer { balance reserved available } }', { token })).viewer as { balance: string; reserved: string; available: string };
@@ -50,7 +36,7 @@ describe('a successful completion', () => {
     it(`charges exactly prompt × input price + completion × output price for ${model}`, async () => {
       const { key } = await fundedCustomer(server, '5');
       simulator.enqueue({ words: 37 });
-      const final = await runToEnd(key, { model, messages: userMessage('Price me exactly, please.') });
+      const final = await runToEnd(server, key, { model, messages: userMessage('Price me exactly, please.') });
       const [input, output] = pricePerToken[model]!;
       const expected = BigInt(final.usage.promptTokens) * input + BigInt(final.usage.completionTokens) * output;
       expect(final.usage.completionTokens).toBe(37);
@@ -65,7 +51,7 @@ describe('a successful completion', () => {
 
   it('releases the whole reservation when it settles', async () => {
     const { key } = await fundedCustomer(server, '1');
-    await runToEnd(key, {});
+    await runToEnd(server, key, {});
     const after = await balance(key);
     expect(after.reserved).toBe('0.00');
     expect(after.available).toBe(after.balance);
@@ -74,7 +60,7 @@ describe('a successful completion', () => {
   it('still succeeds without usage from the upstream, and charges a marked estimate', async () => {
     const { key } = await fundedCustomer(server, '1');
     simulator.enqueue({ text: 'abcd'.repeat(10), noUsage: true, finishOnLastContent: true, omitCreated: true });
-    const final = await runToEnd(key, { messages: userMessage('x'.repeat(40)) });
+    const final = await runToEnd(server, key, { messages: userMessage('x'.repeat(40)) });
     expect(final.status).toBe('SUCCEEDED');
     expect(final.usage.estimated).toBe(true);
     // 1 token per 4 bytes: 40 output bytes → 10 tokens; prompt 40 bytes → 10 + 8 per message.
@@ -138,7 +124,7 @@ describe('idempotent starts', () => {
     const first = await startCompletion(server, key, input);
     const second = await startCompletion(server, key, input);
     expect(second.id).toBe(first.id);
-    await runToEnd(key, { idempotencyKey: 'retry-1' });
+    await runToEnd(server, key, { idempotencyKey: 'retry-1' });
     const { rows } = await server.pg.query(
       `select (select count(*) from completions where account_id = $1)::int as completions,
               (select count(*) from ledger_entries where account_id = $1 and kind = 'CHARGE')::int as charges`,
@@ -165,7 +151,7 @@ describe('writes per completion', () => {
     const statementsFor = async (words: number) => {
       simulator.enqueue({ words });
       const before = server.statements.length;
-      await runToEnd(key, { maxTokens: 2000 });
+      await runToEnd(server, key, { maxTokens: 2000 });
       const statements = server.statements.slice(before);
       return { all: statements.length, writes: statements.filter((s) => /^\s*(with|insert|update|delete)/i.test(s)).length };
     };

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../src/upstream/simulator.js';
 import { fundedCustomer } from './helpers/fixtures.js';
-import { codeOf, gql, gqlOk } from './helpers/graphql.js';
+import { gqlOk } from './helpers/graphql.js';
 import { expectLedgerInvariant } from './helpers/invariants.js';
-import { completionFields, startCompletion, startServerWithSimulator, streamQuery } from './helpers/completions.js';
+import { startCompletion, startServerWithSimulator, streamQuery } from './helpers/completions.js';
 import { collectSse, collectWs } from './helpers/subscriptions.js';
 import type { TestServer } from './helpers/server.js';
 import { wsClient, wsRequest } from './helpers/ws.js';

@@ -1,43 +1,16 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/upstream/simulator.js';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { describe, expect, it } from 'vitest';
 import { startCompletion, startMutation, startServerWithSimulator, streamQuery, userMessage } from './helpers/completions.js';
 import { fundedCustomer } from './helpers/fixtures.js';
 import { gqlOk } from './helpers/graphql.js';
-import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './helpers/postgres.js';
+import { processHarness } from './helpers/process-harness.js';
 import { collectWs } from './helpers/subscriptions.js';
 import { wsClient } from './helpers/ws.js';
 
 const ADMIN_TOKEN = 'shutdown-test-admin-token-01';
-let simulator: Simulator;
-let database: string;
-let db: pg.Pool;
-const children: ServerProcess[] = [];
-
-beforeAll(async () => {
-  simulator = await startSimulator();
-  database = await createDatabase(testTemplate());
-  db = new pg.Pool({ connectionString: databaseUrl(database), max: 2 });
-});
-afterAll(async () => {
-  await Promise.all(children.map((c) => c.kill('SIGKILL')));
-  await db.end();
-  await dropDatabase(database);
-  await simulator.close();
-});
+const harness = processHarness(ADMIN_TOKEN);
 
 async function serverWithCustomer(deadlineMs: number) {
-  const child = await startServerProcess(
-    {
-      DATABASE_URL: databaseUrl(database),
-      UPSTREAM_BASE_URL: simulator.baseUrl,
-      UPSTREAM_API_KEY: 'th-upstream-test-key',
-      SHUTDOWN_DEADLINE_MS: String(deadlineMs),
-    },
-    ADMIN_TOKEN,
-  );
-  children.push(child);
+  const child = await harness.spawn({ SHUTDOWN_DEADLINE_MS: String(deadlineMs) });
   const target = { graphqlUrl: child.graphqlUrl };
   const account = (await gqlOk(target, 'mutation { createAccount(input: { name: "drain" }) { id } }', { token: ADMIN_TOKEN })).createAccount.id;
   await gqlOk(target, `mutation { grantCredits(input: { accountId: "${account}", amount: "5" }) { id } }`, { token: ADMIN_TOKEN });
@@ -46,7 +19,7 @@ async function serverWithCustomer(deadlineMs: number) {
 }
 
 async function startAndWatch(target: { graphqlUrl: string }, key: string, tokens: number) {
-  simulator.enqueue({ tokens: Array.from({ length: tokens }, () => 'tok '), interTokenMs: 20 });
+  harness.simulator.enqueue({ tokens: Array.from({ length: tokens }, () => 'tok '), interTokenMs: 20 });
   const started = (await gqlOk(target, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('drain') } } })).startCompletion;
   const client = wsClient(target, key);
   let sawFirst!: () => void;
@@ -57,7 +30,7 @@ async function startAndWatch(target: { graphqlUrl: string }, key: string, tokens
 }
 
 const running = async () =>
-  (await db.query(`select count(*)::int as n from completions where status in ('PENDING', 'STREAMING')`)).rows[0].n;
+  (await harness.pool.query(`select count(*)::int as n from completions where status in ('PENDING', 'STREAMING')`)).rows[0].n;
 
 describe('SIGTERM', () => {
   it('lets a running completion finish within the deadline, then exits', async () => {
@@ -83,12 +56,12 @@ describe('SIGTERM', () => {
     const last = data.at(-1)!.completionStream;
     expect(last.completion).toMatchObject({ status: 'CANCELLED', error: { code: 'SHUTDOWN' } });
     expect(Number(last.completion.cost)).toBeGreaterThan(0);
-    const { rows } = await db.query('select status, cost::text from completions where id = $1', [watch.id]);
+    const { rows } = await harness.pool.query('select status, cost::text from completions where id = $1', [watch.id]);
     expect(rows[0].status).toBe('CANCELLED');
     expect(await running()).toBe(0);
-    const { rows: accounts } = await db.query(`select count(*)::int as n from accounts where reserved <> 0`);
+    const { rows: accounts } = await harness.pool.query(`select count(*)::int as n from accounts where reserved <> 0`);
     expect(accounts[0].n).toBe(0);
-    expect(await simulator.requests.at(-1)!.finished).toBe('client-closed');
+    expect(await harness.simulator.requests.at(-1)!.finished).toBe('client-closed');
   });
 });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../src/upstream/simulator.js';
 import { createAccount, fundedCustomer, grant } from './helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from './helpers/graphql.js';
-import { startCompletion, startServerWithSimulator, streamQuery } from './helpers/completions.js';
+import { runToEnd, startCompletion, startServerWithSimulator } from './helpers/completions.js';
 import { collectWs } from './helpers/subscriptions.js';
 import type { TestServer } from './helpers/server.js';
 import { wsClient } from './helpers/ws.js';
@@ -14,13 +14,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-async function runToEnd(key: string, input: Record<string, unknown>) {
-  const started = await startCompletion(server, key, input);
-  const client = wsClient(server, key);
-  const { data } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
-  await client.dispose();
-  return data.at(-1)!.completionStream.completion;
-}
 
 const usageQuery = `query($groupBy: [UsageGrouping!]) { viewer { usage(groupBy: $groupBy) {
   model { id } day completions failed promptTokens completionTokens cost meanTimeToFirstTokenMs } } }`;
@@ -28,11 +21,11 @@ const usageQuery = `query($groupBy: [UsageGrouping!]) { viewer { usage(groupBy: 
 describe('usage', () => {
   it('sums tokens, cost and count per model, failures counted apart', async () => {
     const { key } = await fundedCustomer(server, '5');
-    const a = await runToEnd(key, { model: 'claude-haiku-4-5' });
-    const b = await runToEnd(key, { model: 'claude-haiku-4-5' });
-    const c = await runToEnd(key, { model: 'claude-sonnet-4-6' });
+    const a = await runToEnd(server, key, { model: 'claude-haiku-4-5' });
+    const b = await runToEnd(server, key, { model: 'claude-haiku-4-5' });
+    const c = await runToEnd(server, key, { model: 'claude-sonnet-4-6' });
     simulator.enqueue({ fault: 'http500' });
-    await runToEnd(key, { model: 'claude-sonnet-4-6' });
+    await runToEnd(server, key, { model: 'claude-sonnet-4-6' });
     const rows = (await gqlOk(server, usageQuery, { token: key })).viewer.usage;
     const haiku = rows.find((r: any) => r.model.id === 'anthropic/claude-haiku-4-5');
     const sonnet = rows.find((r: any) => r.model.id === 'anthropic/claude-sonnet-4-6');
@@ -50,7 +43,7 @@ describe('usage', () => {
 
   it('groups by UTC day, and by model and day together', async () => {
     const { key } = await fundedCustomer(server, '5');
-    await runToEnd(key, {});
+    await runToEnd(server, key, {});
     const today = new Date().toISOString().slice(0, 10);
     const byDay = (await gqlOk(server, usageQuery, { token: key, variables: { groupBy: ['DAY'] } })).viewer.usage;
     expect(byDay).toEqual([expect.objectContaining({ day: today, model: null, completions: 1 })]);
@@ -67,8 +60,8 @@ describe('usage', () => {
   it('gives the admin an overview across accounts, most expensive first', async () => {
     const small = await fundedCustomer(server, '5');
     const big = await fundedCustomer(server, '5');
-    await runToEnd(small.key, { model: 'claude-haiku-4-5' });
-    await runToEnd(big.key, { model: 'claude-4-opus' });
+    await runToEnd(server, small.key, { model: 'claude-haiku-4-5' });
+    await runToEnd(server, big.key, { model: 'claude-4-opus' });
     const rows = (await gqlOk(server, '{ usageOverview { accountId completions cost } }', { token: server.adminToken })).usageOverview;
     const ids = rows.map((r: any) => r.accountId);
     expect(ids.indexOf(big.accountId)).toBeLessThan(ids.indexOf(small.accountId));

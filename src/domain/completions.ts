@@ -328,11 +328,16 @@ export class CompletionService {
   async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<AsyncIterable<CompletionEvent>> {
     const from = after ?? -1;
     if (!Number.isInteger(from) || from < -1) throw new BadInputError('after must be an event index (0 or more), or omitted', 'after');
-    let completion = await this.find(viewer, id);
+    return this.follow(await this.find(viewer, id), from);
+  }
+
+  /** The events of a completion already read (and access-checked) by the caller. */
+  async follow(read: Completion, after: number): Promise<AsyncIterable<CompletionEvent>> {
+    let completion = read;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const live = await this.events.read(completion.id, from);
+      const live = await this.events.read(completion.id, after);
       if (live) return live;
-      if (!activeStatuses.includes(completion.status)) return replayFromRow(completion, from);
+      if (!activeStatuses.includes(completion.status)) return replayFromRow(completion, after);
       // It may have settled and left the live log since the row was read.
       completion = (await findCompletion(this.db, completion.id)) ?? completion;
     }

@@ -74,7 +74,7 @@ export async function handleChatCompletion(services: Services, viewer: Viewer, r
     log.info('the client left before the answer was complete; cancelling the completion');
     services.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel an abandoned completion'));
   });
-  const events = await services.completions.stream(viewer, completion.id, -1);
+  const events = await services.completions.follow(completion, -1);
   const headers = { 'x-completion-id': completion.id };
   if (request.stream) {
     await streamChunks(res, client, events, new ChunkStream(completion, request.includeUsage), headers, log);

@@ -1,6 +1,8 @@
 import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
 import { gqlOk } from './graphql.js';
 import { startServer, type TestServer } from './server.js';
+import { collectWs } from './subscriptions.js';
+import { wsClient } from './ws.js';
 
 export const completionFields = `id status content toolCalls finishReason cost reserved
   usage { promptTokens completionTokens totalTokens estimated } error { code message } model { id }`;
@@ -38,4 +40,17 @@ export function userMessage(text: string) {
 export async function startCompletion(server: TestServer, token: string, input: Record<string, unknown>) {
   const data = await gqlOk(server, startMutation, { token, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('Hello there'), ...input } } });
   return data.startCompletion;
+}
+
+/** Starts a completion and follows it over graphql-ws to its end; returns the settled completion. */
+export async function runToEnd(server: TestServer, token: string, input: Record<string, unknown>) {
+  const started = await startCompletion(server, token, input);
+  const client = wsClient(server, token);
+  try {
+    const { data, errors } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
+    if (errors.length > 0) throw new Error(`stream failed: ${JSON.stringify(errors)}`);
+    return data.at(-1)!.completionStream.completion;
+  } finally {
+    await client.dispose();
+  }
 }

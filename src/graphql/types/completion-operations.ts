@@ -1,3 +1,4 @@
+import type { StartInput } from '../../domain/completions.js';
 import { builder } from '../builder.js';
 import { CompletionEventRef, CompletionRef } from './completion.js';
 
@@ -28,6 +29,11 @@ const CompletionInput = builder.inputType('CompletionInput', {
   }),
 });
 
+/** The domain's start input from the GraphQL one (IDs arrive as string | number). */
+function startInputOf(input: typeof CompletionInput.$inferInput): StartInput {
+  return { ...input, accountId: input.accountId === null || input.accountId === undefined ? null : String(input.accountId) };
+}
+
 builder.queryField('completion', (t) =>
   t.field({
     type: CompletionRef,
@@ -45,8 +51,7 @@ builder.mutationFields((t) => ({
     description: 'Validates, reserves the worst-case cost and starts streaming from the upstream; returns at once. Follow it with completionStream.',
     authScopes: { signedIn: true },
     args: { input: t.arg({ type: CompletionInput, required: true }) },
-    resolve: (_root, { input }, { viewer, services }) =>
-      services.completions.start(viewer, { ...input, accountId: input.accountId === null || input.accountId === undefined ? null : String(input.accountId) }),
+    resolve: (_root, { input }, { viewer, services }) => services.completions.start(viewer, startInputOf(input)),
   }),
   cancelCompletion: t.field({
     type: CompletionRef,
@@ -72,11 +77,8 @@ builder.subscriptionFields((t) => ({
     authScopes: { signedIn: true },
     args: { input: t.arg({ type: CompletionInput, required: true }) },
     subscribe: async (_root, { input }, { viewer, services }) => {
-      const completion = await services.completions.start(viewer, {
-        ...input,
-        accountId: input.accountId === null || input.accountId === undefined ? null : String(input.accountId),
-      });
-      return services.completions.stream(viewer, completion.id, null);
+      const completion = await services.completions.start(viewer, startInputOf(input));
+      return services.completions.follow(completion, -1);
     },
     resolve: (event) => event,
   }),
