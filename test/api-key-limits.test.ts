@@ -182,3 +182,23 @@ describe('updateApiKey', () => {
     expect(await snapshotCounts(server)).toEqual(before);
   });
 });
+
+describe('a key with limits', () => {
+  it('cannot create keys, which would escape its limits', async () => {
+    const { key } = await keyWith({ spendLimit: '0.01' });
+    const before = await snapshotCounts(server);
+    const response = await gql(server, createKeyMutation, { token: key, variables: { input: { name: 'escape' } } });
+    expect(codeOf(response)).toBe('FORBIDDEN');
+    expect(await snapshotCounts(server)).toEqual(before);
+  });
+
+  it('may revoke itself but no other key of its account', async () => {
+    const { key, accountId, apiKey } = await keyWith({ maxConcurrentStreams: 1 });
+    const other = (await gqlOk(server, createKeyMutation, { token: server.adminToken, variables: { input: { accountId, name: 'other' } } })).createApiKey;
+    const revoke = 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }';
+    expect(codeOf(await gql(server, revoke, { token: key, variables: { id: other.apiKey.id } }))).toBe('FORBIDDEN');
+    await gqlOk(server, '{ viewer { id } }', { token: other.secret });
+    const self = await gqlOk(server, revoke, { token: key, variables: { id: apiKey.id } });
+    expect(self.revokeApiKey.revokedAt).not.toBeNull();
+  });
+});

@@ -49,6 +49,34 @@ describe('a successful completion', () => {
     });
   }
 
+  it('charges a completion costing more than 2^31 nanocredits exactly', async () => {
+    const { key } = await fundedCustomer(server, '10');
+    simulator.enqueue({ words: 30_000 });
+    const final = await runToEnd(server, key, { model: 'claude-4-opus', maxTokens: 32_000, messages: userMessage('A long one.') });
+    expect(final.status).toBe('SUCCEEDED');
+    const expected = BigInt(final.usage.promptTokens) * 15_000n + 30_000n * 75_000n;
+    expect(expected).toBeGreaterThan(2n ** 31n);
+    expect(final.cost).toBe(credits(expected));
+    expect((await balance(key)).balance).toBe(credits(10_000_000_000n - expected));
+    await expectLedgerInvariant(server);
+  });
+
+  const implausibleUsage: [string, number, number][] = [
+    ['negative', -5, -1_000_000],
+    ['fractional', 10.5, 3],
+    ['beyond a 32-bit count', 2 ** 40, 5],
+  ];
+  for (const [what, prompt, completion] of implausibleUsage) {
+    it(`treats ${what} usage from the upstream as none, and charges a marked estimate`, async () => {
+      const { key } = await fundedCustomer(server, '1');
+      simulator.enqueue({ text: 'abcd'.repeat(10), usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } });
+      const final = await runToEnd(server, key, { messages: userMessage('x'.repeat(40)) });
+      expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { promptTokens: 18, completionTokens: 10, estimated: true } });
+      expect(final.cost).toBe(credits(18n * 1000n + 10n * 5000n));
+      await expectLedgerInvariant(server);
+    });
+  }
+
   it('releases the whole reservation when it settles', async () => {
     const { key } = await fundedCustomer(server, '1');
     await runToEnd(server, key, {});

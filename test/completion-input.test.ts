@@ -104,4 +104,24 @@ describe('startCompletion input', () => {
     await gqlOk(server, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: hello } } });
     await expect.poll(() => (simulator.requests.at(-1)?.body as { max_tokens?: number })?.max_tokens).toBe(1024);
   });
+
+  it('refuses the admin an unknown account with NOT_FOUND', async () => {
+    const response = await gql(server, startMutation, {
+      token: server.adminToken,
+      variables: { input: { model: 'claude-haiku-4-5', messages: hello, accountId: '00000000-0000-4000-8000-000000000000' } },
+    });
+    expect(codeOf(response)).toBe('NOT_FOUND');
+  });
+
+  it('refuses the admin without an accountId with BAD_USER_INPUT', async () => {
+    const response = await gql(server, startMutation, { token: server.adminToken, variables: { input: { model: 'claude-haiku-4-5', messages: hello } } });
+    expect(codeOf(response)).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('completion', () => {
+  it('is null for an id that names no completion', async () => {
+    const data = await gqlOk(server, 'query($id: ID!) { completion(id: $id) { id } }', { token: key, variables: { id: '00000000-0000-4000-8000-000000000000' } });
+    expect(data.completion).toBeNull();
+  });
 });

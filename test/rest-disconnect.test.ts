@@ -64,4 +64,30 @@ describe('a REST client that goes away', () => {
     expect(Number(completion.cost)).toBeGreaterThan(0);
     await expectLedgerInvariant(server);
   });
+  it('with an Idempotency-Key lets its completion run on, and a retry with the key receives the whole answer, charged once', async () => {
+    const { key } = await fundedCustomer(server);
+    const idempotencyKey = `retry-${Date.now()}`;
+    simulator.enqueue({ words: 60, interTokenMs: 10 });
+    const upstreamRequests = simulator.requests.length;
+    const client = openaiClient(server, key);
+    const first = await client.chat.completions.create({ ...request, stream: true }, { headers: { 'Idempotency-Key': idempotencyKey } });
+    let partial = '';
+    for await (const chunk of first) {
+      partial += chunk.choices[0]?.delta.content ?? '';
+      if (partial.length > 20) break;
+    }
+    const retry = await client.chat.completions.create({ ...request, stream: true }, { headers: { 'Idempotency-Key': idempotencyKey } });
+    let answer = '';
+    for await (const chunk of retry) answer += chunk.choices[0]?.delta.content ?? '';
+    const { rows } = await server.pg.query(
+      `select c.status, c.content, c.cost::text, (select count(*)::int from ledger_entries l where l.completion_id = c.id and l.kind = 'CHARGE') as charges
+       from completions c where c.idempotency_key = $1`,
+      [idempotencyKey],
+    );
+    expect(rows).toEqual([{ status: 'SUCCEEDED', content: answer, cost: expect.any(String), charges: 1 }]);
+    expect(answer.startsWith(partial)).toBe(true);
+    expect(answer.split(' ').length).toBeGreaterThanOrEqual(60);
+    expect(simulator.requests.length).toBe(upstreamRequests + 1);
+    await expectLedgerInvariant(server);
+  });
 });

@@ -118,7 +118,7 @@ export interface Settlement {
  * Returns false when the completion was already settled.
  */
 export async function settle(db: Database, completion: Completion, s: Settlement): Promise<boolean> {
-  if (s.charge > completion.reserved) throw new Error('a charge must not exceed its reservation');
+  if (s.charge < 0n || s.charge > completion.reserved) throw new Error('a charge must be between zero and its reservation');
   const result = await db.execute(sql`
     with settled as (
       update completions set status = ${s.status}::completion_status, content = ${s.content},
@@ -137,7 +137,7 @@ export async function settle(db: Database, completion: Completion, s: Settlement
     entry as (
       insert into ledger_entries (account_id, amount, balance_after, kind, completion_id, note)
       select account.id, ${-s.charge}, account.balance, 'CHARGE', ${completion.id}, ${`completion ${completion.modelId}`}
-      from account where ${s.charge} > 0),
+      from account where ${s.charge}::bigint > 0),
     key_released as (
       update api_keys set active_streams = api_keys.active_streams - 1,
         spend_reserved = api_keys.spend_reserved - settled.reserved, spent = api_keys.spent + ${s.charge}

@@ -6,6 +6,7 @@ import type { CompletionEventLog } from '../realtime/event-log.js';
 import { localCompletionControl, type CompletionControl } from '../realtime/completion-control.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { UpstreamClient, UpstreamRequest } from '../upstream/types.js';
+import { findAccount } from './accounts.js';
 import type { CatalogueCache } from './catalogue.js';
 import {
   activeStatuses,
@@ -43,6 +44,9 @@ export interface StartInput extends CompletionRequestInput {
 
 type StopReason = 'cancel' | 'shutdown';
 
+/** Tries of a settlement before the completion is left for the orphan sweep (about 30 s in all). */
+const SETTLE_ATTEMPTS = 6;
+
 /** How long a cancel sent to another instance waits for the completion to settle there. */
 const REMOTE_CANCEL_WAIT_MS = 10_000;
 
@@ -66,6 +70,7 @@ export class CompletionService {
   private readonly settled = new Set<Promise<void>>();
   /** Set when the process stops: no new completion starts. */
   private draining = false;
+  private readonly starting = new Set<Promise<Completion>>();
 
   constructor(
     private readonly db: Database,
@@ -87,6 +92,18 @@ export class CompletionService {
    */
   async start(viewer: Viewer, input: StartInput): Promise<Completion> {
     if (this.draining) throw new UnavailableError('this server is shutting down; retry the request, it will reach another instance or the restarted one');
+    // A start that passed the check above is waited for by stop(), so that
+    // what it reserves is streamed and settled before the process ends.
+    const starting = this.reserveAndLaunch(viewer, input);
+    this.starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.starting.delete(starting);
+    }
+  }
+
+  private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Completion> {
     const accountId = this.accountFor(viewer, input.accountId);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
     if (idempotencyKey) {
@@ -140,6 +157,8 @@ export class CompletionService {
     const worstCase = `this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus maxTokens at ${model.id}'s prices)`;
     switch (outcome.type) {
       case 'insufficient-credits':
+        // Only the admin names an account, which may not exist.
+        if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
         throw new InsufficientCreditsError(`${worstCase} and the account has less available; add credits or lower maxTokens`);
       case 'spend-limit':
         throw new SpendLimitExceededError(
@@ -200,15 +219,36 @@ export class CompletionService {
     }
     live.flush();
     const settlement = this.settlementOf(live, failure);
-    const settledRow: Completion = { ...completion, ...settlement, cost: settlement.charge };
-    const applied = await settle(this.db, completion, settlement);
-    if (!applied) log.warn('completion was already settled elsewhere');
+    const applied = await this.settleWithRetry(completion, settlement, log);
+    // Settled elsewhere already (an instance that looked dead was swept as
+    // INTERRUPTED): the stored row is the truth subscribers must see.
+    const settledRow = applied
+      ? { ...completion, ...settlement, cost: settlement.charge }
+      : ((await findCompletion(this.db, completion.id)) ?? { ...completion, ...settlement, cost: settlement.charge });
+    if (!applied) log.warn({ status: settledRow.status }, 'completion was already settled elsewhere');
     live.finish(settledRow);
     log.info(
       { status: settlement.status, promptTokens: settlement.promptTokens, completionTokens: settlement.completionTokens, charged: formatMoney(settlement.charge), error: settlement.errorCode },
       'completion settled',
     );
     if (applied) this.observer?.settled(completion, settlement);
+  }
+
+  /**
+   * Settles, retrying while Postgres is unreachable (a restart, a failover)
+   * for about half a minute, so a completion does not stay running with its
+   * credits held because of one failed statement.
+   */
+  private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await settle(this.db, completion, settlement);
+      } catch (error) {
+        if (attempt >= SETTLE_ATTEMPTS) throw error;
+        log.warn({ err: error, attempt }, 'settlement failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 8_000)));
+      }
+    }
   }
 
   /** What a run ends as, and what it costs. */
@@ -354,6 +394,7 @@ export class CompletionService {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.draining = true;
+    await Promise.allSettled([...this.starting]);
     const all = Promise.allSettled([...this.settled]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);

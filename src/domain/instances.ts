@@ -3,7 +3,6 @@ import type { Database } from '../db/database.js';
 import { completionTable, instanceTable } from '../db/tables.js';
 import { interruptOrphans } from './completion-record.js';
 
-
 /**
  * This process's registration: completions it starts carry its id, and a
  * heartbeat tells other instances it is alive. Without a shared event log
@@ -38,7 +37,7 @@ export class InstanceRegistration {
   }
 
   private async beat(): Promise<void> {
-    await this.db.update(instanceTable).set({ heartbeatAt: new Date() }).where(eq(instanceTable.id, this.id));
+    await this.db.update(instanceTable).set({ heartbeatAt: sql`now()` }).where(eq(instanceTable.id, this.id));
     const interrupted = await interruptOrphans(this.db, this.orphanCondition(false));
     if (interrupted.length > 0) await this.onInterrupted(interrupted);
   }

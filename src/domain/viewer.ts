@@ -78,3 +78,27 @@ export function assertAccountAccess(viewer: Viewer, accountId: string): void {
   if (viewer.kind === 'anonymous') throw new UnauthenticatedError('sign in with an API key or the admin token');
   if (viewer.accountId !== accountId) throw new ForbiddenError('this API key can only act on its own account');
 }
+
+/**
+ * Who may create or revoke keys of an account: the admin, and a key of that
+ * account without limits (it acts as the account's owner). A key with any
+ * limit may only revoke itself: creating keys, or revoking others, would let
+ * it escape its own limits.
+ */
+export function assertMayManageKeys(viewer: Viewer, accountId: string, revokingKeyId?: string): void {
+  assertAccountAccess(viewer, accountId);
+  if (viewer.kind !== 'apiKey' || !hasLimits(viewer.apiKey) || revokingKeyId === viewer.apiKey.id) return;
+  throw new ForbiddenError(
+    revokingKeyId ? 'a key with limits may only revoke itself' : 'a key with limits cannot create keys; ask the admin or use a key without limits',
+  );
+}
+
+function hasLimits(key: ApiKey): boolean {
+  return (
+    key.requestsPerMinute !== null ||
+    key.maxConcurrentStreams !== null ||
+    key.spendLimit !== null ||
+    key.allowedModels !== null ||
+    key.expiresAt !== null
+  );
+}

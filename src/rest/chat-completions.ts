@@ -16,7 +16,10 @@ import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.j
 //
 // A client that goes away before its answer is complete cancels the
 // completion: it is charged only for what was generated, as with
-// cancelCompletion. A completion that does not succeed answers with an OpenAI
+// cancelCompletion. Unless the request carried an Idempotency-Key: that
+// client said it will retry, so the completion runs on and is charged
+// normally, and the retry (same key) re-attaches to it and receives the whole
+// answer from its first event. A completion that does not succeed answers with an OpenAI
 // error (terminalErrorOf): the response of a non-streaming request; in a
 // stream, already 200, a last `data: {"error": …}` event without `[DONE]`,
 // which the openai SDKs raise as an APIError.
@@ -71,6 +74,10 @@ export async function handleChatCompletion(services: Services, viewer: Viewer, r
   const completion = await services.completions.start(viewer, request.input);
   const log = services.logger.child({ completionId: completion.id, transport: 'rest' });
   client.whenGone(() => {
+    if (request.input.idempotencyKey) {
+      log.info('the client left before the answer was complete; the completion runs on for a retry with its Idempotency-Key');
+      return;
+    }
     log.info('the client left before the answer was complete; cancelling the completion');
     services.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel an abandoned completion'));
   });

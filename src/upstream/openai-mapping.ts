@@ -71,7 +71,9 @@ export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | und
   const toolCallDeltas = delta?.tool_calls?.length ? delta.tool_calls : undefined;
   const finishReason = choice?.finish_reason || undefined;
   const usage = chunk.usage;
-  const hasUsage = typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number';
+  // A count that is not a plausible token count (negative, fractional,
+  // beyond what a column holds) is no usage at all: the gateway estimates.
+  const hasUsage = isTokenCount(usage?.prompt_tokens) && isTokenCount(usage?.completion_tokens);
   if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && !hasUsage) {
     return undefined;
   }
@@ -81,4 +83,10 @@ export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | und
     finishReason,
     usage: hasUsage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined,
   };
+}
+
+const MAX_TOKEN_COUNT = 2 ** 31 - 1;
+
+function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKEN_COUNT;
 }

@@ -45,7 +45,8 @@ async function drained(stream: EventEmitter, closed: AbortSignal): Promise<boole
   }
 }
 
-function usageOf(plan: CompletionPlan, completionTokens: number): WireUsage {
+function usageOf(plan: CompletionPlan, completionTokens: number, script: SimulatorScript): WireUsage {
+  if (script.usage) return script.usage as WireUsage;
   return {
     prompt_tokens: plan.promptTokens,
     completion_tokens: completionTokens,
@@ -131,7 +132,7 @@ export async function streamCompletion(ctx: ResponseContext): Promise<void> {
 
   if (deltas.length === 0) res.write(encoder.choice(ROLE_DELTA_JSON, null));
   if (!finishInline) res.write(encoder.choice(EMPTY_DELTA_JSON, plan.finishReason));
-  if (sendUsage) res.write(encoder.usage(usageOf(plan, deltas.length)));
+  if (sendUsage) res.write(encoder.usage(usageOf(plan, deltas.length, script)));
   res.end(DONE_LINE);
 }
 
@@ -148,7 +149,7 @@ export async function sendCompletion(ctx: ResponseContext): Promise<void> {
       ...(script.omitCreated === true ? {} : { created: Math.floor(Date.now() / 1000) }),
       model: ctx.request.model,
       choices: [{ index: 0, message: plan.message, logprobs: null, finish_reason: plan.finishReason }],
-      ...(script.noUsage === true ? {} : { usage: usageOf(plan, plan.deltas.length) }),
+      ...(script.noUsage === true ? {} : { usage: usageOf(plan, plan.deltas.length, script) }),
     },
     { 'x-request-id': ctx.id },
   );

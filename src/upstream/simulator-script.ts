@@ -31,6 +31,8 @@ export interface SimulatorScript {
   finishOnLastContent?: boolean;
   /** Leave the `created` field out of every chunk. */
   omitCreated?: boolean;
+  /** Reported instead of the true counts: an upstream whose usage cannot be trusted (negative, fractional, huge). */
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   /** Replaces the natural finish_reason, e.g. `content_filter`. */
   finishReason?: string;
   ttftMs?: number;

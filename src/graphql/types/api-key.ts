@@ -9,7 +9,7 @@ import {
 } from '../../domain/api-keys.js';
 import { modelNamed } from '../../domain/catalogue.js';
 import { BadInputError, NotFoundError } from '../../domain/errors.js';
-import { assertAccountAccess } from '../../domain/viewer.js';
+import { assertMayManageKeys } from '../../domain/viewer.js';
 import type { Services } from '../../services.js';
 import { builder } from '../builder.js';
 
@@ -78,13 +78,13 @@ const CreateApiKeyPayload = builder
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreateApiKeyPayload,
-    description: 'A new key for an account, with optional limits. A key may create keys for its own account.',
+    description: 'A new key for an account, with optional limits. A key without limits may create keys for its own account.',
     authScopes: { signedIn: true },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: async (_root, { input }, { viewer, services }) => {
       const accountId = input.accountId ?? (viewer.kind === 'apiKey' ? viewer.accountId : undefined);
       if (!accountId) throw new BadInputError('the admin must give the accountId the key belongs to', 'accountId');
-      assertAccountAccess(viewer, String(accountId));
+      assertMayManageKeys(viewer, String(accountId));
       const limits = await limitsOf(input.limits, services);
       return createApiKey(services.db, services.hasher, { accountId: String(accountId), name: input.name, limits });
     },
@@ -99,13 +99,13 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
-    description: 'Revoke a key at once. Revoking a revoked key changes nothing.',
+    description: 'Revoke a key at once (a key with limits may only revoke itself). Revoking a revoked key changes nothing.',
     authScopes: { signedIn: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, { viewer, services }) => {
       const key = await findApiKey(services.db, String(id));
       if (!key) throw new NotFoundError(`no API key ${id}`);
-      assertAccountAccess(viewer, key.accountId);
+      assertMayManageKeys(viewer, key.accountId, key.id);
       return revokeApiKey(services.db, key.id);
     },
   }),

@@ -1,4 +1,6 @@
+import { findCompletion } from '../../domain/completion-record.js';
 import type { StartInput } from '../../domain/completions.js';
+import { assertAccountAccess } from '../../domain/viewer.js';
 import { builder } from '../builder.js';
 import { CompletionEventRef, CompletionRef } from './completion.js';
 
@@ -40,8 +42,13 @@ builder.queryField('completion', (t) =>
     nullable: true,
     authScopes: { signedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, { viewer, services }) =>
-      services.completions.current(await services.completions.find(viewer, String(id))),
+    description: 'A completion by id; null when there is none.',
+    resolve: async (_root, { id }, { viewer, services }) => {
+      const completion = await findCompletion(services.db, String(id));
+      if (!completion) return null;
+      assertAccountAccess(viewer, completion.accountId);
+      return services.completions.current(completion);
+    },
   }),
 );
 
