@@ -50,7 +50,10 @@ export interface AppOptions extends DatabaseOptions {
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
-  const database = await openDatabase(config.database, options);
+  const database = await openDatabase(config.database, {
+    onPoolError: (error) => logger.warn({ err: error }, 'a Postgres connection failed while idle; the pool replaces it'),
+    ...options,
+  });
   const { db } = database;
   await seedCatalogue(db);
   const hasher = new ApiKeyHasher(await loadPepper(db, config.apiKeyPepper));
@@ -100,11 +103,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     config.redisUrl === undefined ? undefined : config.instanceTimeoutMs,
     async (ids) => {
       logger.warn({ completionIds: ids }, 'completions left running by a stopped process were interrupted and released');
+      // One by one: a completion whose log cannot be ended must not leave the others' subscribers waiting.
       for (const id of ids) {
-        const completion = await findCompletion(db, id);
-        if (!completion) continue;
-        await events.end(completion);
-        balanceChanges.publish(completion.accountId);
+        try {
+          const completion = await findCompletion(db, id);
+          if (!completion) continue;
+          await events.end(completion);
+          balanceChanges.publish(completion.accountId);
+        } catch (error) {
+          logger.warn({ err: error, completionId: id }, 'could not end the event stream of an interrupted completion');
+        }
       }
     },
     (error) => logger.warn({ err: error }, 'instance heartbeat failed'),

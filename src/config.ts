@@ -19,6 +19,8 @@ const environmentSchema = z.object({
       message: 'use postgres://…, memory:// or a PGlite data directory',
     })
     .default('./.data/pglite'),
+  // Postgres cancels a statement running longer (SQLSTATE 57014); migrations are exempt.
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(30_000),
   UPSTREAM_BASE_URL: z.url().default('https://tokenhub.store/api/v1'),
   UPSTREAM_API_KEY: z.string().min(1).optional(),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: positiveInt.default(60_000),
@@ -49,7 +51,8 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
-  database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | undefined };
+  /** statementTimeoutMs: none when left out. */
+  database: { kind: 'postgres'; url: string; statementTimeoutMs?: number } | { kind: 'pglite'; dataDir: string | undefined };
   upstream:
     | { kind: 'remote'; baseUrl: string; apiKey: string }
     | { kind: 'simulator'; ttftMs: number; interTokenMs: number };
@@ -99,7 +102,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
-    database: databaseOf(e.DATABASE_URL),
+    database: databaseOf(e.DATABASE_URL, e.DATABASE_STATEMENT_TIMEOUT_MS),
     upstream: e.UPSTREAM_API_KEY
       ? { kind: 'remote', baseUrl: e.UPSTREAM_BASE_URL, apiKey: e.UPSTREAM_API_KEY }
       : { kind: 'simulator', ttftMs: e.SIMULATOR_TTFT_MS, interTokenMs: e.SIMULATOR_INTER_TOKEN_MS },
@@ -125,8 +128,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   };
 }
 
-function databaseOf(url: string): Config['database'] {
-  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+function databaseOf(url: string, statementTimeoutMs: number): Config['database'] {
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url, statementTimeoutMs };
   if (url === 'memory://') return { kind: 'pglite', dataDir: undefined };
   return { kind: 'pglite', dataDir: url.replace(/^file:\/\//, '') };
 }

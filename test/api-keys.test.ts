@@ -149,6 +149,16 @@ describe('authentication by key', () => {
     }
   });
 
+  it('sends no HTTP status extension with a refusal over graphql-ws', async () => {
+    const client = wsClient(server, 'th-not-a-real-key');
+    try {
+      const result = await wsRequest(client, '{ models { id } }');
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('refuses an unknown key over graphql-ws with UNAUTHENTICATED', async () => {
     const client = wsClient(server, 'th-not-a-real-key');
     try {

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fundedCustomer } from './helpers/fixtures.js';
-import { gql } from './helpers/graphql.js';
+import { createAccount, fundedCustomer } from './helpers/fixtures.js';
+import { codeOf, gql } from './helpers/graphql.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -23,6 +24,27 @@ describe('unexpected failures', () => {
       expect(server.logs.some((l) => l.includes('unexpected error') && l.includes('name'))).toBe(true);
     } finally {
       await server.pg.query('alter table accounts rename column broken_name to name');
+    }
+  });
+});
+
+describe('a failed SQL statement', () => {
+  it('is logged with its SQLSTATE but without its parameters', async () => {
+    const accountId = await createAccount(server);
+    const marker = `private-note-${randomUUID()}`;
+    // Break this file's own database: the grant's insert, which carries the note, fails.
+    await server.pg.query('alter table ledger_entries add constraint no_notes check (note is null) not valid');
+    try {
+      const response = await gql(server, 'mutation($input: GrantCreditsInput!) { grantCredits(input: $input) { id } }', {
+        token: server.adminToken,
+        variables: { input: { accountId, amount: '1', note: marker } },
+      });
+      expect(codeOf(response)).toBe('INTERNAL_SERVER_ERROR');
+      const logs = server.logs.join('\n');
+      expect(logs).toContain('"code":"23514"');
+      expect(logs).not.toContain(marker);
+    } finally {
+      await server.pg.query('alter table ledger_entries drop constraint no_notes');
     }
   });
 });

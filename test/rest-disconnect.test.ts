@@ -86,7 +86,6 @@ describe('a REST client that goes away', () => {
     );
     expect(rows).toEqual([{ status: 'SUCCEEDED', content: answer, cost: expect.any(String), charges: 1 }]);
     expect(answer.startsWith(partial)).toBe(true);
-    expect(answer.split(' ').length).toBeGreaterThanOrEqual(60);
     expect(simulator.requests.length).toBe(upstreamRequests + 1);
     await expectLedgerInvariant(server);
   });

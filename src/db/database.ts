@@ -26,7 +26,12 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
   /** Called with every statement the application sends (tests count them). */
   onQuery?: (sql: string) => void;
+  /** Called when an idle pooled connection fails (the server restarted, the network dropped it). */
+  onPoolError?: (error: Error) => void;
 }
+
+/** A server that does not answer fails the request instead of holding it forever. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -36,11 +41,22 @@ export async function openDatabase(config: Config['database'], options: Database
     ? { logQuery: (query) => options.onQuery?.(query) }
     : undefined;
   if (config.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: config.url, max: 20 });
-    // An idle client that loses its server must not crash the process.
-    pool.on('error', () => undefined);
+    const connection = { connectionString: config.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
+    // Migrations may rightly run longer than any request's statement (an
+    // index on a big table): they get a connection of their own, without the
+    // statement timeout.
+    const migrator = new pg.Client(connection);
+    await migrator.connect();
+    try {
+      await migratePg(drizzlePg({ client: migrator, logger }), { migrationsFolder });
+    } finally {
+      await migrator.end();
+    }
+    const pool = new pg.Pool({ ...connection, max: 20, statement_timeout: config.statementTimeoutMs });
+    // An idle client that loses its server must not crash the process: the
+    // pool drops it and connects anew when needed.
+    pool.on('error', (error) => options.onPoolError?.(error));
     const db = drizzlePg({ client: pool, logger });
-    await migratePg(db, { migrationsFolder });
     return {
       db: db as unknown as Database,
       driver: 'postgres',

@@ -1,6 +1,9 @@
 import type { UpstreamMessage, UpstreamRequest } from '../upstream/types.js';
 import type { Model } from './catalogue.js';
 import { BadInputError } from './errors.js';
+import { validateIdempotencyKey } from './idempotency.js';
+
+// Until completions.ts imports it from idempotency.js.
 
 // Everything a completion request can get wrong is found here, before any
 // credit or upstream is touched. Messages name the field and say how to fix it.
@@ -162,12 +165,6 @@ function validateUnit(value: number | null | undefined, field: string): number |
   if (value === undefined || value === null) return undefined;
   if (!Number.isFinite(value) || value < 0 || value > 1) bad(field, `must be between 0 and 1, got ${value}`);
   return value;
-}
-
-export function validateIdempotencyKey(key: string | null | undefined): string | null {
-  if (key === undefined || key === null) return null;
-  if (key.length < 1 || key.length > 200) bad('idempotencyKey', 'must be 1 to 200 characters');
-  return key;
 }
 
 /**

@@ -18,7 +18,8 @@ import {
   type ReserveOutcome,
   type Settlement,
 } from './completion-record.js';
-import { buildUpstreamRequest, validateIdempotencyKey, type CompletionRequestInput } from './completion-request.js';
+import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
+import { validateIdempotencyKey } from './idempotency.js';
 import { replayFromRow } from './completion-replay.js';
 import {
   BadInputError,

@@ -2,6 +2,7 @@ import { TransactionRollbackError, and, count, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { accountTable, ledgerTable } from '../db/tables.js';
 import { BadInputError, NotFoundError } from './errors.js';
+import { validateIdempotencyKey } from './idempotency.js';
 import { assertUuid, pageClauses, type PageRequest, type SortKey } from './pagination.js';
 
 export type LedgerEntry = typeof ledgerTable.$inferSelect;
@@ -11,14 +12,6 @@ export interface GrantInput {
   amount: bigint;
   note?: string | null;
   idempotencyKey?: string | null;
-}
-
-function validateIdempotencyKey(key: string | null | undefined): string | null {
-  if (key === undefined || key === null) return null;
-  if (key.length < 1 || key.length > 200) {
-    throw new BadInputError('idempotencyKey must be 1 to 200 characters', 'idempotencyKey');
-  }
-  return key;
 }
 
 /**

@@ -40,8 +40,9 @@ const day = sql<string>`to_char(${completionTable.createdAt} at time zone 'UTC',
 const totals = {
   completions: sql<number>`count(*)::int`,
   failed: sql<number>`(count(*) filter (where ${completionTable.status} in ('FAILED', 'INTERRUPTED')))::int`,
-  promptTokens: sql<number>`coalesce(sum(${completionTable.promptTokens}), 0)::int`,
-  completionTokens: sql<number>`coalesce(sum(${completionTable.completionTokens}), 0)::int`,
+  // Sums pass 2^31 long before a year of traffic does; bigint, as a Number (exact to 2^53).
+  promptTokens: sql<number>`coalesce(sum(${completionTable.promptTokens}), 0)::bigint`.mapWith(Number),
+  completionTokens: sql<number>`coalesce(sum(${completionTable.completionTokens}), 0)::bigint`.mapWith(Number),
   cost: sql<string>`coalesce(sum(${completionTable.cost}), 0)::text`,
   meanTimeToFirstTokenMs: sql<number | null>`(avg(extract(epoch from ${completionTable.firstTokenAt} - ${completionTable.createdAt})) * 1000)::float8`,
 };

@@ -11,12 +11,15 @@ type EnvelopedArgs = ExecutionArgs & {
 /**
  * graphql-ws only sends errors that are instances of its own graphql build,
  * while yoga and graphql-tools may create them from the other (CJS) build.
+ * `extensions.http` (the status and headers yoga answers HTTP with) means
+ * nothing on a socket and stays on the server.
  */
 function wireError(error: unknown, fallbackCode: string): GraphQLError {
   const source = error as Partial<GraphQLError> | undefined;
+  const { http: _http, ...extensions } = source?.extensions ?? {};
   return new GraphQLError(source?.message ?? 'the operation was refused', {
     nodes: source?.nodes,
-    extensions: { code: fallbackCode, ...source?.extensions },
+    extensions: { code: fallbackCode, ...extensions },
   });
 }
 

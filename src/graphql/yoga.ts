@@ -59,8 +59,13 @@ export function createGraphQLServer(schema: GraphQLSchema, services: Services): 
       warn: (...args) => logger.warn(args.join(' ')),
       // Yoga logs here every error that maskError replaced, expected ones
       // (BAD_USER_INPUT …) included; maskError itself logs the unexpected
-      // ones at error level, with their cause.
-      error: (...args) => logger.debug(args.join(' ')),
+      // ones at error level, with their cause. An error goes through the err
+      // serializer, never as text: a failed statement's text holds its parameters.
+      error: (...args) => {
+        const err = args.find((arg) => arg instanceof Error);
+        if (err) logger.debug({ err }, 'an error was masked');
+        else logger.debug(args.join(' '));
+      },
     },
     context: async ({ request }): Promise<Context> => {
       try {

@@ -4,9 +4,10 @@ import type { Completion } from '../domain/completion-record.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { CompletionEvent } from '../realtime/completion-event.js';
 import type { Services } from '../services.js';
+import { sendJson } from '../http/json.js';
 import { parseChatRequest } from './chat-request.js';
 import { chatCompletionOf, ChunkStream, terminalErrorOf } from './chat-response.js';
-import { readJsonBody, sendError, sendJson } from './http-json.js';
+import { readJsonBody, sendError } from './http-json.js';
 import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
 
 // POST /v1/chat/completions: the same CompletionService.start as the

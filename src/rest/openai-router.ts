@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Viewer } from '../domain/viewer.js';
 import type { Services } from '../services.js';
 import { handleChatCompletion } from './chat-completions.js';
-import { sendError, sendJson } from './http-json.js';
+import { sendJson } from '../http/json.js';
+import { sendError } from './http-json.js';
 import { modelById, modelList } from './models.js';
 import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
 

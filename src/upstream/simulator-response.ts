@@ -5,7 +5,8 @@ import type { CompletionPlan } from './simulator-plan.js';
 import type { ChatRequest } from './simulator-request.js';
 import type { SimulatorScript } from './simulator-script.js';
 import { DONE_LINE, EMPTY_DELTA_JSON, ROLE_DELTA_JSON, createChunkEncoder, type WireUsage } from './simulator-sse.js';
-import { sendError, sendJson } from './simulator-http.js';
+import { sendJson } from '../http/json.js';
+import { sendError } from './simulator-http.js';
 
 export interface ResponseContext {
   res: ServerResponse;

@@ -38,7 +38,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DirectiveError, parseDirectives } from './simulator-directives.js';
-import { BodyTooLargeError, readBody, sendError, sendJson } from './simulator-http.js';
+import { BodyTooLargeError, readBody, sendJson } from '../http/json.js';
+import { sendError } from './simulator-http.js';
 import { planCompletion } from './simulator-plan.js';
 import { InvalidRequestError, parseChatRequest, type ChatRequest, type WireMessage } from './simulator-request.js';
 import { answerHttpFault, sendCompletion, streamCompletion } from './simulator-response.js';
@@ -105,6 +106,8 @@ const MODEL_IDS = [
 ];
 /** A fixed date keeps /v1/models byte-for-byte stable. */
 const MODELS_CREATED = 1_767_225_600;
+/** Large enough for a few base64 images in a vision request. */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
 interface Tracked {
   record: SimulatorRequestRecord;
@@ -251,9 +254,9 @@ class SimulatorServer implements Simulator {
   private async chatCompletion(req: IncomingMessage, res: ServerResponse, tracked: Tracked): Promise<void> {
     let raw: string;
     try {
-      raw = await readBody(req);
+      raw = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
     } catch (error) {
-      if (error instanceof BodyTooLargeError) sendError(res, 413, error.message, 'invalid_request_error');
+      if (error instanceof BodyTooLargeError) sendError(res, 413, error.message, 'invalid_request_error', null, null, { connection: 'close' });
       else res.destroy();
       return;
     }

@@ -109,6 +109,12 @@ describe('simulator wire format', () => {
     expect((await response.json()).error.type).toBe('invalid_request_error');
   });
 
+  it('answers 413 with an OpenAI error body for a body over 20 MB', async () => {
+    const response = await post(simulator, { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(21 * 1024 * 1024) }] });
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.type).toBe('invalid_request_error');
+  });
+
   it('answers 400 naming the parameter when model or messages are missing', async () => {
     const noModel = await post(simulator, { messages: USER_HELLO });
     expect(noModel.status).toBe(400);
