@@ -1,0 +1,210 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { cpus, release, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { createDatabase, databaseUrl, dropDatabase, postgresUrl } from '../test/helpers/postgres.js';
+import { createCustomers } from './accounts.js';
+import { quiet, runCell, type CellMeasurement, type Processes } from './cell-runner.js';
+import { forkReady, freePort, repoRoot, startGateway, type Child } from './children.js';
+import { measureIdleSubscriptions, type IdleFigures } from './idle-phase.js';
+import type { CellSpec, Endpoints } from './protocol.js';
+import { aggregate, idleTable, statementsTable, table, targets, targetsText } from './report.js';
+import { StatementCounter } from './statement-counter.js';
+import { percentile } from './stats.js';
+import { WorkerPool } from './worker-pool.js';
+import { measureStatements, type StatementFigures } from './statements-phase.js';
+import { arms, baselineArms, type ArmName, type ProfileName } from './workload.js';
+
+// `npm run bench [-- --quick]`: the gateway against the upstream alone and a
+// thin proxy, measured in the same run, arms interleaved. Prints a table and
+// writes bench/results/latest.json. See the README's Performance section.
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    concurrency: { type: 'string' },
+    profiles: { type: 'string', default: 'latency,throughput' },
+    arms: { type: 'string', default: arms.join(',') },
+    idle: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'gateway-dir': { type: 'string' },
+    'compare-dir': { type: 'string' },
+    'skip-phases': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results/latest.json' },
+  },
+});
+
+const quick = options.quick ?? false;
+const runs = Number(options.runs ?? (quick ? 1 : 3));
+const workerCount = Number(options.workers);
+const concurrencies = (options.concurrency ?? '1,50,200').split(',').map(Number);
+const profileNames = (options.profiles ?? '').split(',') as ProfileName[];
+const armNames = (options.arms ?? '').split(',') as ArmName[];
+const idleCount = Number(options.idle ?? (quick ? 200 : 1000));
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+/**
+ * Cell timing. Latency cells let every completion finish (256 tokens at
+ * 10 ms take 2.6 s) and count throughput while all clients stream;
+ * throughput cells run a closed loop for 1.5 s and abort what is left.
+ */
+function cellFor(arm: ArmName, profile: ProfileName, concurrency: number): CellSpec {
+  if (profile === 'latency') {
+    const staggerMs = concurrency === 1 ? 0 : 500;
+    return { arm, profile, concurrency, staggerMs, durationMs: 2500, windowFromMs: 600, windowToMs: 2500, drain: true };
+  }
+  return { arm, profile, concurrency, staggerMs: 200, durationMs: 1500, windowFromMs: 400, windowToMs: 1500, drain: false };
+}
+
+const started = Date.now();
+const log = (message: string): void => void process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
+const children: Child[] = [];
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+let database: string | undefined;
+
+async function gatewayOn(
+  databaseUrlOfGateway: string,
+  upstream: string,
+  cpuProfileDir?: string,
+  sourceDir = options['gateway-dir'],
+): Promise<{ child: Child; graphql: string }> {
+  const port = await freePort();
+  const child = await startGateway({
+    databaseUrl: databaseUrlOfGateway,
+    upstreamBaseUrl: upstream,
+    adminToken: ADMIN_TOKEN,
+    port,
+    cpuProfileDir,
+    sourceDir,
+  });
+  children.push(child);
+  return { child, graphql: `http://127.0.0.1:${port}/graphql` };
+}
+
+async function onPostgres(statement: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    return (await client.query(statement)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  log(`runs ${runs}, concurrency ${concurrencies.join('/')}, profiles ${profileNames.join('/')}, arms ${armNames.join('/')}, ${workerCount} load workers`);
+  database = await createDatabase();
+  const dbUrl = databaseUrl(database);
+  const upstream = await forkReady<{ baseUrl: string }>('./upstream-process.ts');
+  children.push(upstream.child);
+  const proxy = await forkReady<{ baseUrl: string }>('./thin-proxy.ts', [upstream.ready.baseUrl]);
+  children.push(proxy.child);
+  const pool = await WorkerPool.start(workerCount);
+
+  // Phase 1, on a gateway whose Postgres traffic is counted on the wire:
+  // accounts, statements per completion, idle subscriptions (on a fresh heap).
+  const counter = await StatementCounter.start(new URL(dbUrl));
+  let gateway = await gatewayOn(counter.urlFor(dbUrl), upstream.ready.baseUrl);
+  log('creating accounts and keys');
+  const apiKeys = await createCustomers(gateway.graphql, ADMIN_TOKEN, Math.max(...concurrencies, 10));
+  let statements: StatementFigures[] = [];
+  const idle: IdleFigures[] = [];
+  if (!options['skip-phases']) {
+    log('counting Postgres statements per completion');
+    statements = await measureStatements(counter, gateway.graphql, apiKeys[0] as string, agent, quick ? 5 : 10);
+    for (const transport of ['ws', 'sse'] as const) {
+      if (transport === 'sse') {
+        await gateway.child.stop();
+        gateway = await gatewayOn(counter.urlFor(dbUrl), upstream.ready.baseUrl);
+      }
+      log(`opening ${idleCount} idle ${transport} subscriptions`);
+      const endpoints: Endpoints = { upstream: upstream.ready.baseUrl, proxy: proxy.ready.baseUrl, graphql: gateway.graphql };
+      idle.push(await measureIdleSubscriptions(pool, endpoints, gateway.child.pid, apiKeys, idleCount, transport, agent));
+    }
+  }
+  await gateway.child.stop();
+  await counter.close();
+
+  // Phase 2: the matrix, on a gateway with a direct database connection.
+  const profileDir = options['cpu-prof'] ? `${repoRoot}bench/results/profiles` : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  gateway = await gatewayOn(dbUrl, upstream.ready.baseUrl, profileDir);
+  // An A/B comparison runs a second gateway from another checkout, its arms
+  // interleaved with the others under the same conditions.
+  const compared = options['compare-dir'] ? await gatewayOn(dbUrl, upstream.ready.baseUrl, undefined, options['compare-dir']) : undefined;
+  const endpoints: Endpoints = { upstream: upstream.ready.baseUrl, proxy: proxy.ready.baseUrl, graphql: gateway.graphql, graphqlBase: compared?.graphql };
+  const processes: Processes = { gateway: gateway.child.pid, gatewayBase: compared?.child.pid, proxy: proxy.child.pid, upstream: upstream.child.pid };
+  const servers = [processes.gateway, ...(compared ? [compared.child.pid] : []), processes.proxy, processes.upstream];
+  const cellsOf = (profile: ProfileName, concurrency: number): CellSpec[] =>
+    armNames.flatMap((arm) => {
+      const cell = cellFor(arm, profile, concurrency);
+      return compared && !baselineArms.includes(arm) ? [cell, { ...cell, base: true }] : [cell];
+    });
+
+  log('warming up');
+  for (const cell of cellsOf('throughput', 50)) {
+    await runCell(pool, { ...cell, durationMs: 1000, windowFromMs: 200, windowToMs: 1000 }, 0, apiKeys, endpoints, processes);
+    await quiet(servers);
+  }
+
+  const measurements: CellMeasurement[] = [];
+  for (let run = 1; run <= runs; run++) {
+    for (const profile of profileNames) {
+      for (const concurrency of concurrencies) {
+        // Arms interleave, in an order that rotates from run to run.
+        const cells = cellsOf(profile, concurrency);
+        const order = cells.map((_, i) => cells[(i + run - 1) % cells.length] as CellSpec);
+        for (const cell of order) {
+          const m = await runCell(pool, cell, run, apiKeys, endpoints, processes);
+          measurements.push(m);
+          log(
+            `run ${run} ${profile} c=${concurrency} ${m.label}: ttft p50 ${percentile(m.ttftMs, 50).toFixed(1)} ms, ${m.tokensPerSecond.toFixed(0)} tok/s, ` +
+              `${m.completions} done, ${m.errors} errors${m.errors ? ` (${m.errorSamples.join('; ')})` : ''}, ` +
+              `server ${(((m.serverCpuMs ?? 0) * 100) / m.windowMs).toFixed(0)}% postgres ${((m.postgresCpuMs * 100) / m.windowMs).toFixed(0)}% ` +
+              `clients ${((m.clientCpuMs * 100) / m.windowMs).toFixed(0)}% others ${((m.othersCpuMs * 100) / m.windowMs).toFixed(0)}% of a core`,
+          );
+          await quiet(servers);
+        }
+      }
+    }
+  }
+  await gateway.child.stop();
+  await pool.stop();
+
+  const rows = aggregate(measurements);
+  const goals = targets(rows, statements, idle);
+  const machine = {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    kernel: release(),
+    node: process.version,
+    postgres: String((await onPostgres('show server_version'))[0]?.server_version ?? '?'),
+  };
+  const output = [
+    table(rows),
+    '',
+    statements.length ? `Postgres statements per completion (counted on the wire):\n\n${statementsTable(statements)}\n` : '',
+    idle.length ? `Idle subscriptions:\n\n${idleTable(idle)}\n` : '',
+    `Targets:\n${targetsText(goals)}`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, Postgres ${machine.postgres}; ` +
+      `${workerCount} load workers; ${runs} interleaved run(s) per cell, medians.`,
+  ].join('\n');
+  process.stdout.write(`${output}\n`);
+  mkdirSync(new URL('results', import.meta.url), { recursive: true });
+  const json = { startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, machine, options: { runs, workerCount, concurrencies, profileNames, armNames, idleCount, quick }, rows, targets: goals, statements, idle, measurements };
+  writeFileSync(`${repoRoot}${options.out}`, `${JSON.stringify(json, null, 2)}\n`);
+  log(`wrote ${options.out}`);
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children.reverse()) await child.stop().catch(() => undefined);
+  if (database) await dropDatabase(database);
+  agent.destroy();
+}
