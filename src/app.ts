@@ -133,6 +133,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       if (!routes.some((route) => route(req, res))) void yoga(req, res);
     }),
   );
+  // Longer than the usual load balancer idle timeout (60 s), so the server
+  // never closes a keep-alive socket a client is about to reuse.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const sockets = new Set<Socket>();
   httpServer.on('connection', (socket) => {
     sockets.add(socket);

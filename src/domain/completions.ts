@@ -336,7 +336,8 @@ export class CompletionService {
 
   /** A completion the viewer may see, or NOT_FOUND / FORBIDDEN. */
   async find(viewer: Viewer, id: string): Promise<Completion> {
-    const completion = await findCompletion(this.db, id);
+    // One running here is known without a query (its row changes only when it settles).
+    const completion = this.running.get(id)?.completion ?? (await findCompletion(this.db, id));
     if (!completion) throw new NotFoundError(`no completion ${id}`);
     assertAccountAccess(viewer, completion.accountId);
     return completion;

@@ -8,6 +8,24 @@ type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
 };
 
+// The request yoga's context sees for a connection's operations, made once
+// per connection: connectionParams do not change after the handshake.
+const connectionRequests = new WeakMap<object, Request>();
+
+function requestOf(connection: object, params: Record<string, unknown> | undefined): Request {
+  let request = connectionRequests.get(connection);
+  if (!request) {
+    const authorization = params?.authorization;
+    // POST, as graphql-ws carries mutations too (yoga refuses them over GET).
+    request = new Request('http://websocket/graphql', {
+      method: 'POST',
+      headers: typeof authorization === 'string' && authorization.trim() ? { authorization } : {},
+    });
+    connectionRequests.set(connection, request);
+  }
+  return request;
+}
+
 /**
  * graphql-ws only sends errors that are instances of its own graphql build,
  * while yoga and graphql-tools may create them from the other (CJS) build.
@@ -40,12 +58,7 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga, maxMessageBytes:
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
-        const authorization = ctx.connectionParams?.authorization;
-        // POST, as graphql-ws carries mutations too (yoga refuses them over GET).
-        const request = new Request(`http://websocket${yoga.graphqlEndpoint}`, {
-          method: 'POST',
-          headers: typeof authorization === 'string' && authorization.trim() ? { authorization } : {},
-        });
+        const request = requestOf(ctx.extra, ctx.connectionParams);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
