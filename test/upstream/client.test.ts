@@ -1,22 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
+import { describe, expect, it } from 'vitest';
+import { startSimulator } from '../../src/upstream/simulator.js';
 import type { ToolCallDelta, UpstreamChunk } from '../../src/upstream/types.js';
-import { API_KEY, chatRequest, clientFor, collect, failureOf, textOf } from './harness.js';
+import { API_KEY, chatRequest, clientFor, collect, failureOf, neverAborted, simulatorPerTest, streamFrom, textOf } from './harness.js';
 
-let simulator: Simulator;
-beforeEach(async () => {
-  simulator = await startSimulator();
-});
-afterEach(async () => {
-  await simulator.close();
-});
-
-const neverAborted = new AbortController().signal;
+const holder = simulatorPerTest();
 
 function stream(content = 'Hello', extra: Parameters<typeof chatRequest>[1] = {}, timeouts = {}) {
-  return clientFor(simulator.baseUrl, timeouts).streamChat(chatRequest(content, extra), neverAborted);
+  return streamFrom(holder.current, content, extra, timeouts);
 }
 
 /** Joins tool_call deltas by index the way a consumer of OpenAI streams does. */
@@ -45,18 +37,18 @@ async function withServer(handler: Parameters<typeof createServer>[1], run: (bas
 
 describe('upstream client: content', () => {
   it('assembles the scripted text from the content deltas', async () => {
-    simulator.enqueue({ text: 'The quick brown fox jumps over the lazy dog.' });
+    holder.current.enqueue({ text: 'The quick brown fox jumps over the lazy dog.' });
     expect(textOf(await collect(stream()))).toBe('The quick brown fox jumps over the lazy dog.');
   });
 
   it('yields each scripted token as one content delta', async () => {
-    simulator.enqueue({ tokens: ['Hel', 'lo', ' wor', 'ld'] });
+    holder.current.enqueue({ tokens: ['Hel', 'lo', ' wor', 'ld'] });
     const deltas = (await collect(stream())).flatMap((chunk) => (chunk.contentDelta === undefined ? [] : [chunk.contentDelta]));
     expect(deltas).toEqual(['Hel', 'lo', ' wor', 'ld']);
   });
 
   it('reports the usage the upstream sends after the finish_reason', async () => {
-    simulator.enqueue({ tokens: ['a', 'b', 'c'] });
+    holder.current.enqueue({ tokens: ['a', 'b', 'c'] });
     const chunks = await collect(stream('Hello'));
     const finishAt = chunks.findIndex((chunk) => chunk.finishReason === 'stop');
     const usageAt = chunks.findIndex((chunk) => chunk.usage !== undefined);
@@ -72,7 +64,7 @@ describe('upstream client: content', () => {
   });
 
   it('cuts the text before the first stop sequence and finishes with stop', async () => {
-    simulator.enqueue({ text: 'one two three END four five' });
+    holder.current.enqueue({ text: 'one two three END four five' });
     const chunks = await collect(stream('Hello', { stop: ['four', ' END'] }));
     expect(textOf(chunks)).toBe('one two three');
     expect(chunks.find((chunk) => chunk.finishReason)?.finishReason).toBe('stop');
@@ -116,7 +108,7 @@ describe('upstream client: content', () => {
     const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }];
     const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }];
     await collect(
-      clientFor(simulator.baseUrl).streamChat(
+      clientFor(holder.current.baseUrl).streamChat(
         {
           model: 'anthropic/claude-haiku-4-5',
           maxTokens: 50,
@@ -136,7 +128,7 @@ describe('upstream client: content', () => {
         neverAborted,
       ),
     );
-    expect(simulator.requests[0]?.body).toEqual({
+    expect(holder.current.requests[0]?.body).toEqual({
       model: 'anthropic/claude-haiku-4-5',
       max_tokens: 50,
       temperature: 0.5,
@@ -154,18 +146,18 @@ describe('upstream client: content', () => {
         { role: 'tool', content: '{"ok":true}', tool_call_id: 'call_1' },
       ],
     });
-    expect(simulator.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(holder.current.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
   });
 
   it('sends top_p when given', async () => {
     await collect(stream('Hi', { topP: 0.9 }));
-    expect(simulator.requests[0]?.body).toMatchObject({ top_p: 0.9 });
+    expect(holder.current.requests[0]?.body).toMatchObject({ top_p: 0.9 });
   });
 });
 
 describe('upstream client: quirks of other servers', () => {
   it('finishes normally without usage when the upstream sends none', async () => {
-    simulator.enqueue({ text: 'no usage here', noUsage: true });
+    holder.current.enqueue({ text: 'no usage here', noUsage: true });
     const chunks = await collect(stream());
     expect(textOf(chunks)).toBe('no usage here');
     expect(chunks.some((chunk) => chunk.usage)).toBe(false);
@@ -173,14 +165,14 @@ describe('upstream client: quirks of other servers', () => {
   });
 
   it('yields content and finish_reason together when they share the last chunk', async () => {
-    simulator.enqueue({ tokens: ['a', 'b'], finishOnLastContent: true });
+    holder.current.enqueue({ tokens: ['a', 'b'], finishOnLastContent: true });
     const chunks = await collect(stream());
     expect(chunks.find((chunk) => chunk.finishReason)).toMatchObject({ contentDelta: 'b', finishReason: 'stop' });
     expect(textOf(chunks)).toBe('ab');
   });
 
   it('streams normally when chunks have no created field', async () => {
-    simulator.enqueue({ text: 'no created', omitCreated: true });
+    holder.current.enqueue({ text: 'no created', omitCreated: true });
     const chunks = await collect(stream());
     expect(textOf(chunks)).toBe('no created');
     expect(chunks.some((chunk) => chunk.usage)).toBe(true);
@@ -189,35 +181,35 @@ describe('upstream client: quirks of other servers', () => {
 
 describe('upstream client: failures', () => {
   it('throws kind http with the status for an HTTP 500', async () => {
-    simulator.enqueue({ fault: 'http500' });
+    holder.current.enqueue({ fault: 'http500' });
     const { error } = await failureOf(stream());
     expect(error).toMatchObject({ kind: 'http', status: 500 });
-    expect(simulator.requests).toHaveLength(1); // no retries
+    expect(holder.current.requests).toHaveLength(1); // no retries
   });
 
   it('throws kind rate_limited with retryAfterSeconds for an HTTP 429', async () => {
-    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 3 });
+    holder.current.enqueue({ fault: 'http429', retryAfterSeconds: 3 });
     const { error } = await failureOf(stream());
     expect(error).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterSeconds: 3 });
   });
 
   it('throws kind network when the connection is reset mid-stream, after the tokens sent before', async () => {
-    simulator.enqueue({ tokens: ['a', 'b', 'c', 'd'], fault: 'reset', afterTokens: 2 });
+    holder.current.enqueue({ tokens: ['a', 'b', 'c', 'd'], fault: 'reset', afterTokens: 2 });
     const { error, chunks } = await failureOf(stream());
     expect(error.kind).toBe('network');
     expect(textOf(chunks)).toBe('ab');
   });
 
   it('throws kind network when nothing listens at the base URL', async () => {
-    const baseUrl = simulator.baseUrl;
-    await simulator.close();
+    const baseUrl = holder.current.baseUrl;
+    await holder.current.close();
     const { error } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
     expect(error.kind).toBe('network');
-    simulator = await startSimulator(); // afterEach closes this one
+    holder.current = await startSimulator(); // afterEach closes this one
   });
 
   it('throws kind malformed for a chunk that is not JSON', async () => {
-    simulator.enqueue({ tokens: ['a', 'b', 'c'], fault: 'malformed', afterTokens: 1 });
+    holder.current.enqueue({ tokens: ['a', 'b', 'c'], fault: 'malformed', afterTokens: 1 });
     const { error, chunks } = await failureOf(stream());
     expect(error.kind).toBe('malformed');
     expect(textOf(chunks)).toBe('a');
@@ -296,12 +288,12 @@ describe('upstream client: failures', () => {
 
 describe('upstream client: cancel and timeouts', () => {
   it('throws kind aborted and closes the HTTP request when the signal aborts mid-stream', async () => {
-    simulator.setTiming({ interTokenMs: 20 });
+    holder.current.setTiming({ interTokenMs: 20 });
     const controller = new AbortController();
     const chunks: UpstreamChunk[] = [];
     const failure = failureOf(
       (async function* () {
-        for await (const chunk of clientFor(simulator.baseUrl).streamChat(chatRequest('Hi'), controller.signal)) {
+        for await (const chunk of clientFor(holder.current.baseUrl).streamChat(chatRequest('Hi'), controller.signal)) {
           chunks.push(chunk);
           if (chunks.length === 2) controller.abort();
           yield chunk;
@@ -310,17 +302,17 @@ describe('upstream client: cancel and timeouts', () => {
     );
     const { error } = await failure;
     expect(error.kind).toBe('aborted');
-    expect(await simulator.requests[0]?.finished).toBe('client-closed');
-    expect(simulator.requests[0]?.closedByClient).toBe(true);
+    expect(await holder.current.requests[0]?.finished).toBe('client-closed');
+    expect(holder.current.requests[0]?.closedByClient).toBe(true);
   });
 
   it('yields nothing more after the signal aborts, even chunks already received', async () => {
-    simulator.enqueue({ tokens: ['a', 'b', 'c', 'd'] });
+    holder.current.enqueue({ tokens: ['a', 'b', 'c', 'd'] });
     const controller = new AbortController();
     const seen: string[] = [];
     const { error } = await failureOf(
       (async function* () {
-        for await (const chunk of clientFor(simulator.baseUrl).streamChat(chatRequest('Hi'), controller.signal)) {
+        for await (const chunk of clientFor(holder.current.baseUrl).streamChat(chatRequest('Hi'), controller.signal)) {
           if (chunk.contentDelta) seen.push(chunk.contentDelta);
           controller.abort();
           yield chunk;
@@ -332,47 +324,47 @@ describe('upstream client: cancel and timeouts', () => {
   });
 
   it('throws kind aborted without calling the upstream when the signal is already aborted', async () => {
-    const { error } = await failureOf(clientFor(simulator.baseUrl).streamChat(chatRequest('Hi'), AbortSignal.abort()));
+    const { error } = await failureOf(clientFor(holder.current.baseUrl).streamChat(chatRequest('Hi'), AbortSignal.abort()));
     expect(error.kind).toBe('aborted');
-    expect(simulator.requests).toHaveLength(0);
+    expect(holder.current.requests).toHaveLength(0);
   });
 
   it('closes the HTTP request when the consumer stops reading early', async () => {
-    simulator.setTiming({ interTokenMs: 20 });
+    holder.current.setTiming({ interTokenMs: 20 });
     for await (const chunk of stream()) {
       if (chunk.contentDelta) break;
     }
-    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+    expect(await holder.current.requests[0]?.finished).toBe('client-closed');
   });
 
   it('throws kind timeout when no output arrives within the first-byte timeout', async () => {
-    simulator.setTiming({ ttftMs: 1000 });
+    holder.current.setTiming({ ttftMs: 1000 });
     const start = performance.now();
     const { error } = await failureOf(stream('Hi', {}, { firstByteTimeoutMs: 100, idleTimeoutMs: 1000 }));
     expect(error.kind).toBe('timeout');
     expect(error.message).toContain('first-byte');
     expect(performance.now() - start).toBeLessThan(500);
-    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+    expect(await holder.current.requests[0]?.finished).toBe('client-closed');
   });
 
   it('throws kind timeout when the stream stalls longer than the idle timeout', async () => {
-    simulator.enqueue({ fault: 'stall', afterTokens: 2 });
+    holder.current.enqueue({ fault: 'stall', afterTokens: 2 });
     const { error, chunks } = await failureOf(stream('Hi', {}, { firstByteTimeoutMs: 1000, idleTimeoutMs: 100 }));
     expect(error.kind).toBe('timeout');
     expect(error.message).toContain('idle');
     expect(chunks.filter((chunk) => chunk.contentDelta)).toHaveLength(2);
-    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+    expect(await holder.current.requests[0]?.finished).toBe('client-closed');
   });
 
   it('does not time out while chunks keep arriving within the idle timeout', async () => {
-    simulator.setTiming({ interTokenMs: 25 });
-    simulator.enqueue({ words: 8 });
+    holder.current.setTiming({ interTokenMs: 25 });
+    holder.current.enqueue({ words: 8 });
     const chunks = await collect(stream('Hi', {}, { firstByteTimeoutMs: 60, idleTimeoutMs: 60 }));
     expect(chunks.filter((chunk) => chunk.contentDelta)).toHaveLength(8);
   });
 
   it('does not count the time the consumer spends on a chunk as upstream idleness', async () => {
-    simulator.enqueue({ tokens: ['a', 'b'] });
+    holder.current.enqueue({ tokens: ['a', 'b'] });
     const seen: string[] = [];
     for await (const chunk of stream('Hi', {}, { firstByteTimeoutMs: 60, idleTimeoutMs: 60 })) {
       if (chunk.contentDelta) seen.push(chunk.contentDelta);

@@ -1,18 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDirectives } from '../../src/upstream/simulator-directives.js';
-import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
-import { chatRequest, clientFor, collect, failureOf, textOf } from './harness.js';
+import { collect, failureOf, simulatorPerTest, streamFrom, textOf } from './harness.js';
 
-let simulator: Simulator;
-beforeEach(async () => {
-  simulator = await startSimulator();
-});
-afterEach(async () => {
-  await simulator.close();
-});
-
-const neverAborted = new AbortController().signal;
-const stream = (content: string, timeouts = {}) => clientFor(simulator.baseUrl, timeouts).streamChat(chatRequest(content), neverAborted);
+const simulator = simulatorPerTest();
+const stream = (content: string, timeouts = {}) => streamFrom(simulator.current, content, {}, timeouts);
 
 describe('simulator directives', () => {
   it('reads every item of every directive and removes them from the text', () => {
@@ -53,7 +44,7 @@ describe('simulator directives', () => {
   it('stalls until the client gives up with [sim:fault=stall,after=1]', async () => {
     const { error } = await failureOf(stream('Hi [sim:fault=stall,after=1]', { idleTimeoutMs: 100 }));
     expect(error.kind).toBe('timeout');
-    expect(await simulator.requests[0]?.finished).toBe('client-closed');
+    expect(await simulator.current.requests[0]?.finished).toBe('client-closed');
   });
 
   it('answers 400 explaining the syntax for an unknown directive', async () => {
@@ -63,7 +54,7 @@ describe('simulator directives', () => {
   });
 
   it('lets a script queued with enqueue() win over a directive', async () => {
-    simulator.enqueue({ text: 'scripted' });
+    simulator.current.enqueue({ text: 'scripted' });
     expect(textOf(await collect(stream('Hi [sim:words=3]')))).toBe('scripted');
   });
 });

@@ -1,6 +1,7 @@
 import { createUpstreamClient } from '../../src/upstream/client.js';
 import { UpstreamError } from '../../src/upstream/errors.js';
-import type { Simulator } from '../../src/upstream/simulator.js';
+import { afterEach, beforeEach } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
 import type { UpstreamChunk, UpstreamClient, UpstreamRequest } from '../../src/upstream/types.js';
 
 export const API_KEY = 'th-test-secret-key';
@@ -81,3 +82,27 @@ export async function rawStream(simulator: Simulator, body: Record<string, unkno
 }
 
 export const USER_HELLO = [{ role: 'user', content: 'Hello there' }];
+
+/** A fresh simulator for every test of the file; read `.current` inside a test. */
+export function simulatorPerTest(): { current: Simulator } {
+  const holder = {} as { current: Simulator };
+  beforeEach(async () => {
+    holder.current = await startSimulator();
+  });
+  afterEach(async () => {
+    await holder.current.close();
+  });
+  return holder;
+}
+
+export const neverAborted = new AbortController().signal;
+
+/** One streamed chat against the simulator, with the test client. */
+export function streamFrom(
+  simulator: Simulator,
+  content: string,
+  extra: Partial<UpstreamRequest> = {},
+  timeouts: Parameters<typeof clientFor>[1] = {},
+): AsyncIterable<UpstreamChunk> {
+  return clientFor(simulator.baseUrl, timeouts).streamChat(chatRequest(content, extra), neverAborted);
+}
