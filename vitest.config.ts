@@ -16,6 +16,9 @@ export default defineConfig({
     // Every file gets its own Postgres database cloned from a migrated
     // template, so files run in parallel without seeing each other's rows.
     fileParallelism: true,
+    // Each file's server holds up to 20 Postgres connections; bounded workers
+    // keep a many-core runner under max_connections (100).
+    maxWorkers: 4,
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },

@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 workdir=$(mktemp -d)
 log="$workdir/start.log"
 port=$((20000 + RANDOM % 20000))
-env -u DATABASE_URL -u UPSTREAM_API_KEY -u ADMIN_TOKEN -u REDIS_URL PORT=$port \
+# Its own process group, so that npm and the server under it stop together.
+setsid env -u DATABASE_URL -u UPSTREAM_API_KEY -u ADMIN_TOKEN -u REDIS_URL PORT=$port \
   DATABASE_URL="$workdir/pglite" npm start >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$workdir"' EXIT
+trap 'kill -TERM -- -$pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$workdir"' EXIT
 for _ in $(seq 1 120); do
   grep -q 'Admin token' "$log" && break
   kill -0 $pid 2>/dev/null || { cat "$log"; echo "smoke: npm start exited"; exit 1; }

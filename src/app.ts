@@ -85,7 +85,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const catalogue = new CatalogueCache(db);
   const metrics = new Metrics();
   const balanceRedis = redis
-    ? { publish: await connectRedis(redis.url, 'balance-publish', logger), subscribe: await connectRedis(redis.url, 'balance-subscribe', logger) }
+    ? {
+        publish: await connectRedis(redis.url, 'balance-publish', logger),
+        subscribe: await connectRedis(redis.url, 'balance-subscribe', logger),
+        keyPrefix: redis.keyPrefix,
+      }
     : undefined;
   const balanceChanges = new BalanceChanges(balanceRedis);
   const observer: CompletionObserver = {

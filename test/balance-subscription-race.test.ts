@@ -35,7 +35,7 @@ it('subscription balance pushes a grant committed right after it read the accoun
     seen.push(event.balance.balance);
     if (event.balance.balance === final) stop();
   });
-  await Promise.race([following, new Promise((resolve) => setTimeout(resolve, 1000))]);
+  await Promise.race([following, new Promise((resolve) => setTimeout(resolve, 5000))]);
   await client.dispose();
   read.mockImplementation(readAccount);
   expect(seen[0]).not.toBe(final);

@@ -9,7 +9,8 @@ import type { TestServer } from './helpers/server.js';
 let server: TestServer;
 let simulator: Simulator;
 beforeAll(async () => {
-  ({ server, simulator } = await startServerWithSimulator());
+  // A long first-byte timeout, so a stalled upstream holds a reservation as long as a test needs.
+  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '60000' }));
 });
 afterAll(() => server.stop());
 
@@ -124,23 +125,22 @@ describe('reservations', () => {
     const worstCase = BigInt(whole) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'));
     await grant(server, accountId, credits(worstCase * 10n));
     const { secret } = await createKey(server, accountId);
-    // Streams stay open well past the race, so no early finish frees credits.
-    simulator.setTiming({ ttftMs: 1500, interTokenMs: 0 });
-    try {
-      const results = await Promise.all(
-        Array.from({ length: 50 }, () => gql(server, startMutation, { token: secret, variables: { input } })),
-      );
-      const accepted = results.filter((r) => r.data?.startCompletion);
-      const refused = results.filter((r) => codeOf(r) === 'INSUFFICIENT_CREDITS');
-      expect(accepted).toHaveLength(10);
-      expect(refused).toHaveLength(40);
-      const mid = await balance(secret);
-      expect(mid.available).toBe('0.00');
-      await expectLedgerInvariant(server);
-    } finally {
-      simulator.setTiming({ ttftMs: 0, interTokenMs: 0 });
-    }
-    await expect.poll(async () => (await balance(secret)).reserved, { timeout: 10_000 }).toBe('0.00');
+    // Accepted streams stall until cancelled, so no early finish frees credits mid-race.
+    for (let i = 0; i < 10; i++) simulator.enqueue({ fault: 'stall' });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => gql(server, startMutation, { token: secret, variables: { input } })),
+    );
+    const accepted = results.filter((r) => r.data?.startCompletion).map((r) => r.data!.startCompletion.id as string);
+    const refused = results.filter((r) => codeOf(r) === 'INSUFFICIENT_CREDITS');
+    expect(accepted).toHaveLength(10);
+    expect(refused).toHaveLength(40);
+    expect((await balance(secret)).available).toBe('0.00');
+    await expectLedgerInvariant(server);
+    const cancel = 'mutation($id: ID!) { cancelCompletion(id: $id) { status cost } }';
+    const cancelled = await Promise.all(accepted.map((id) => gqlOk(server, cancel, { token: secret, variables: { id } })));
+    // Nothing was generated before the cancel, so nothing is charged.
+    expect(cancelled.map((c) => c.cancelCompletion)).toEqual(accepted.map(() => ({ status: 'CANCELLED', cost: '0.00' })));
+    expect(await balance(secret)).toMatchObject({ reserved: '0.00', balance: credits(worstCase * 10n) });
     await expectLedgerInvariant(server);
   });
 });
@@ -161,6 +161,20 @@ describe('idempotent starts', () => {
     expect(rows[0]).toEqual({ completions: 1, charges: 1 });
   });
 
+  it('all get the one completion when retries race on a balance covering one worst case', async () => {
+    const probe = await fundedCustomer(server, '100');
+    simulator.enqueue({ fault: 'http500' });
+    const { reserved } = await startCompletion(server, probe.key, {});
+    const { key } = await fundedCustomer(server, reserved);
+    simulator.enqueue({ fault: 'stall' });
+    const results = await Promise.all(Array.from({ length: 10 }, () => gql(server, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('Hello there'), idempotencyKey: 'one' } } })));
+    expect(results.map((r) => r.errors)).toEqual(results.map(() => undefined));
+    const ids = new Set(results.map((r) => r.data!.startCompletion.id));
+    expect(ids.size).toBe(1);
+    await gqlOk(server, 'mutation($id: ID!) { cancelCompletion(id: $id) { id } }', { token: key, variables: { id: [...ids][0] } });
+    await expectLedgerInvariant(server);
+  });
+
   it('start one completion when ten retries with one key race', async () => {
     const { key, accountId } = await fundedCustomer(server, '1');
     const ids = await Promise.all(Array.from({ length: 10 }, () => startCompletion(server, key, { idempotencyKey: 'race' })));
@@ -178,7 +192,7 @@ describe('writes per completion', () => {
     await gqlOk(server, '{ viewer { id } }', { token: key });
     const statementsFor = async (words: number) => {
       // Still running when the subscriber attaches, so both runs take the same path.
-      simulator.enqueue({ words, ttftMs: 200 });
+      simulator.enqueue({ words, ttftMs: 1000 });
       const before = server.statements.length;
       await runToEnd(server, key, { maxTokens: 2000 });
       // The catalogue is read at most once per 5 s per instance, not per completion.

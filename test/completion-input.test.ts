@@ -82,9 +82,10 @@ describe('startCompletion input', () => {
       responseFormat: { type: 'json_object' },
       user: 'end-user-7',
     };
+    const before = simulator.requests.length;
     await gqlOk(server, startMutation, { token: key, variables: { input } });
-    await expect.poll(() => simulator.requests.length).toBeGreaterThan(0);
-    const body = simulator.requests.at(-1)!.body as Record<string, unknown>;
+    await expect.poll(() => simulator.requests[before]?.body).toBeDefined();
+    const body = simulator.requests[before]!.body as Record<string, unknown>;
     expect(body).toMatchObject({
       model: 'anthropic/claude-sonnet-4-6',
       max_tokens: 200,

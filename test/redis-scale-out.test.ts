@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/upstream/simulator.js';
 import { completionFields, startMutation, streamQuery, userMessage } from './helpers/completions.js';
-import { fundedCustomer } from './helpers/fixtures.js';
-import { gqlOk } from './helpers/graphql.js';
+import { createAccount, fundedCustomer, grant } from './helpers/fixtures.js';
+import { gql, gqlOk } from './helpers/graphql.js';
 import { expectLedgerInvariant } from './helpers/invariants.js';
 import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './helpers/postgres.js';
 import { deleteKeys, redisUrl, testKeyPrefix } from './helpers/redis.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
     UPSTREAM_BASE_URL: simulator.baseUrl,
     UPSTREAM_API_KEY: 'th-upstream-test-key',
     UPSTREAM_IDLE_TIMEOUT_MS: '3000',
-    INSTANCE_TIMEOUT_MS: '1500',
+    INSTANCE_TIMEOUT_MS: '5000',
     LOG_LEVEL: 'warn',
   };
   [a, b] = await Promise.all([startServerProcess(env, ADMIN_TOKEN), startServerProcess(env, ADMIN_TOKEN)]);
@@ -146,6 +146,37 @@ describe('several instances on one Redis', () => {
     expect(fromA.at(-1)?.completion).toMatchObject({ status: 'CANCELLED', content: cancelled.content, cost: cancelled.cost });
     expect(await upstreamRequest?.finished).toBe('client-closed');
     await expectLedgerInvariant({ pg: pool });
+  });
+
+  it('pushes a grant made on A to a balance subscriber on B', async () => {
+    const [onA, onB] = instances();
+    const { key, accountId } = await fundedCustomer(onA, '1');
+    const client = wsClient(onB, key);
+    const seen: string[] = [];
+    try {
+      await collectWs<{ balance: { balance: string } }>(client, 'subscription { balance { balance } }', {}, (event, stop) => {
+        seen.push(event.balance.balance);
+        if (seen.length === 1) void grant(onA, accountId, '0.25');
+        else stop();
+      });
+    } finally {
+      await client.dispose();
+    }
+    expect(seen).toEqual(['1.00', '1.25']);
+  });
+
+  it('counts a key’s requests per minute across instances', async () => {
+    const [onA, onB] = instances();
+    const accountId = await createAccount(onA);
+    const limited = await gqlOk(onA, 'mutation($id: ID!) { createApiKey(input: { accountId: $id, name: "rpm", limits: { requestsPerMinute: 2 } }) { secret } }', {
+      token: ADMIN_TOKEN,
+      variables: { id: accountId },
+    });
+    const key = limited.createApiKey.secret;
+    await gqlOk(onA, '{ viewer { id } }', { token: key });
+    await gqlOk(onB, '{ viewer { id } }', { token: key });
+    const third = await gql(onA, '{ viewer { id } }', { token: key });
+    expect(third.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
   // Last: it kills A.

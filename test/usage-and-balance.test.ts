@@ -82,7 +82,7 @@ describe('subscription balance', () => {
     const done = collectWs<{ balance: any }>(client, balanceSubscription, {}, (event, stop) => {
       updates.push(event.balance);
       if (updates.length === 1) {
-        simulator.enqueue({ tokens: ['a', 'b'], ttftMs: 100 });
+        simulator.enqueue({ tokens: ['a', 'b'], ttftMs: 1000 });
         void startCompletion(server, key, {}).then((c) => (completionId = c.id));
       }
       if (updates.length >= 2 && event.balance.reserved === '0.00' && event.balance.balance !== '2.00') stop();

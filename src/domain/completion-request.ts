@@ -3,8 +3,6 @@ import type { Model } from './catalogue.js';
 import { BadInputError } from './errors.js';
 import { validateIdempotencyKey } from './idempotency.js';
 
-// Until completions.ts imports it from idempotency.js.
-
 // Everything a completion request can get wrong is found here, before any
 // credit or upstream is touched. Messages name the field and say how to fix it.
 

@@ -45,8 +45,8 @@ export interface StartInput extends CompletionRequestInput {
 
 type StopReason = 'cancel' | 'shutdown';
 
-/** Tries of a settlement before the completion is left for the orphan sweep (about 30 s in all). */
-const SETTLE_ATTEMPTS = 6;
+/** Tries of a settlement before the completion is left for the orphan sweep (about two minutes in all). */
+const SETTLE_ATTEMPTS = 20;
 
 /** How long a cancel sent to another instance waits for the completion to settle there. */
 const REMOTE_CANCEL_WAIT_MS = 10_000;
@@ -155,6 +155,12 @@ export class CompletionService {
       }
       throw error;
     }
+    // A retry that raced the first start with the same key lost only because
+    // the first one holds the credits: it gets that completion, not an error.
+    if (outcome.type !== 'reserved' && idempotencyKey) {
+      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+      if (earlier) return earlier;
+    }
     const worstCase = `this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus maxTokens at ${model.id}'s prices)`;
     switch (outcome.type) {
       case 'insufficient-credits':
@@ -237,8 +243,9 @@ export class CompletionService {
 
   /**
    * Settles, retrying while Postgres is unreachable (a restart, a failover)
-   * for about half a minute, so a completion does not stay running with its
-   * credits held because of one failed statement.
+   * for about two minutes, so a completion does not stay running with its
+   * credits held because of one failed statement. Settling twice is harmless:
+   * the statement only touches a row that is still running.
    */
   private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {

@@ -1,8 +1,9 @@
 /**
- * Requests per minute per API key, as fixed one-minute windows: simple, O(1)
- * per request, and the same rule in memory and in Redis. A client may burst
- * up to twice its limit across a window boundary; that is the documented
- * price of the simplicity.
+ * Requests per minute per API key, as fixed one-minute windows: simple and
+ * O(1) per request. In memory a window starts at the key's first request; in
+ * Redis windows are clock minutes (shared by every instance). A client may
+ * burst up to twice its limit across a window boundary; that is the
+ * documented price of the simplicity.
  */
 export interface RateLimiter {
   /** Counts one request; says whether it is within `perMinute` and, if not, when to retry. */

@@ -14,19 +14,26 @@ type Topics = { 'account-balance': [accountId: string, payload: true] };
  */
 export class BalanceChanges implements CompletionObserver {
   private readonly pubsub: PubSub<Topics>;
+  private readonly keyPrefix: string;
 
-  constructor(redis?: { publish: Redis; subscribe: Redis }) {
+  /** `keyPrefix` scopes the channels, so deployments sharing one Redis stay apart. */
+  constructor(redis?: { publish: Redis; subscribe: Redis; keyPrefix: string }) {
+    this.keyPrefix = redis?.keyPrefix ?? '';
     this.pubsub = createPubSub<Topics>(
       redis ? { eventTarget: createRedisEventTarget({ publishClient: redis.publish, subscribeClient: redis.subscribe }) } : {},
     );
   }
 
   publish(accountId: string): void {
-    this.pubsub.publish('account-balance', accountId, true);
+    this.pubsub.publish('account-balance', this.channelOf(accountId), true);
   }
 
   subscribe(accountId: string): AsyncIterable<true> {
-    return this.pubsub.subscribe('account-balance', accountId);
+    return this.pubsub.subscribe('account-balance', this.channelOf(accountId));
+  }
+
+  private channelOf(accountId: string): string {
+    return `${this.keyPrefix}${accountId}`;
   }
 
   reserved(completion: Completion): void {
