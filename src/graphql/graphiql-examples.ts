@@ -110,5 +110,6 @@ export const graphiqlExamples: GraphiQLOptions & { query: string } = {
   // request, introspection included, and a placeholder token would be refused
   // (UNAUTHENTICATED), so the schema docs would not even load.
   headers: JSON.stringify({ Authorization: '' }, null, 2),
-  shouldPersistHeaders: true,
+  // The admin token must not outlive the tab in the browser's localStorage.
+  shouldPersistHeaders: false,
 };
