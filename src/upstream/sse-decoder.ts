@@ -5,37 +5,52 @@
  * more than everything else on the streaming path together; this one scans
  * a string once.
  *
- * Lines may end in `\n` or `\r\n` (what OpenAI-compatible servers send);
- * a bare `\r` line ending is not recognised. Fields other than `data`
- * (`event`, `id`, `retry`) and comments are ignored.
+ * Lines may end in `\n`, `\r\n` or a bare `\r`, as the SSE format allows;
+ * text with a carriage return is normalised to `\n` first (a `\r` at the end
+ * of a read waits for the next one, which may start with its `\n`). Fields
+ * other than `data` (`event`, `id`, `retry`) and comments are ignored.
  */
 export class SseDataDecoder {
   readonly #text = new TextDecoder();
   #buffer = '';
   #data: string | undefined;
+  #pendingReturn = false;
 
   /** Decodes `bytes` and appends the data of each event they complete to `out`. */
   decode(bytes: Uint8Array, out: string[]): void {
     // The kept buffer holds no newline, so the search can start after it.
     const from = this.#buffer.length;
-    this.#scan(this.#buffer + this.#text.decode(bytes, { stream: true }), from, out);
+    this.#scan(this.#buffer + this.#lines(this.#text.decode(bytes, { stream: true })), from, out);
   }
 
   /** At the end of the body: an event not followed by a blank line still counts. */
   end(out: string[]): void {
-    this.#scan(`${this.#buffer}${this.#text.decode()}\n\n`, this.#buffer.length, out);
+    const rest = this.#lines(this.#text.decode()) + (this.#pendingReturn ? '\n' : '');
+    this.#pendingReturn = false;
+    this.#scan(`${this.#buffer}${rest}\n\n`, this.#buffer.length, out);
+  }
+
+  /** The text with every line ending as `\n`. */
+  #lines(decoded: string): string {
+    let text = this.#pendingReturn ? `\r${decoded}` : decoded;
+    this.#pendingReturn = false;
+    if (!text.includes('\r')) return text;
+    if (text.endsWith('\r')) {
+      this.#pendingReturn = true;
+      text = text.slice(0, -1);
+    }
+    return text.replace(/\r\n?/g, '\n');
   }
 
   #scan(buffer: string, from: number, out: string[]): void {
     let start = 0;
     for (let newline = buffer.indexOf('\n', from); newline !== -1; newline = buffer.indexOf('\n', start)) {
-      const end = newline > start && buffer.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
-      if (end === start) {
+      if (newline === start) {
         if (this.#data !== undefined) out.push(this.#data);
         this.#data = undefined;
       } else if (buffer.startsWith('data:', start)) {
         const valueStart = buffer.charCodeAt(start + 5) === 32 ? start + 6 : start + 5;
-        const value = buffer.slice(valueStart, end);
+        const value = buffer.slice(valueStart, newline);
         this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
       }
       start = newline + 1;

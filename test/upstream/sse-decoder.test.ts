@@ -23,6 +23,15 @@ describe('SSE data decoder', () => {
     expect(decodeInPieces(text, 5)).toEqual(['first\nsecond']);
   });
 
+  it('accepts bare CR line endings, also when a CRLF is split between reads', () => {
+    const bareCr = ': ping\r\rdata: one\rdata: two\r\rdata: [DONE]\r\r';
+    const mixed = 'data: a\r\ndata: b\r\n\r\ndata: c\n\n';
+    for (const size of [1, 2, 3, 1000]) {
+      expect(decodeInPieces(bareCr, size)).toEqual(['one\ntwo', '[DONE]']);
+      expect(decodeInPieces(mixed, size)).toEqual(['a\nb', 'c']);
+    }
+  });
+
   it('yields a last event that the body ends without a blank line after', () => {
     expect(decodeInPieces('data: a\n\ndata: b', 4)).toEqual(['a', 'b']);
   });
