@@ -5,6 +5,7 @@ import { toUpstreamError } from './sdk-errors.js';
 import { SseDataDecoder } from './sse-decoder.js';
 import { NodeTransport } from './node-transport.js';
 import { StreamDeadline } from './stream-deadline.js';
+import { chunkOfWholeCompletion } from './whole-completion.js';
 import type { UpstreamChunk, UpstreamClient, UpstreamClientOptions, UpstreamRequest } from './types.js';
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
@@ -61,6 +62,15 @@ async function* streamChat(
     const response = await sdk.chat.completions.create(toStreamingParams(request), { signal: controller.signal }).asResponse();
     const body = transport.bodyOf(response);
     if (body === undefined) throw new UpstreamError('malformed', 'The upstream answered without a body.');
+    if (/application\/json/i.test(body.headers['content-type'] ?? '')) {
+      const pieces: Buffer[] = [];
+      for await (const piece of body) pieces.push(piece as Buffer);
+      const whole = chunkOfWholeCompletion(Buffer.concat(pieces).toString('utf8'));
+      deadline.pause();
+      yield whole;
+      complete = true;
+      return;
+    }
     const reader = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const decoder = new SseDataDecoder();
     const events: string[] = [];

@@ -36,6 +36,25 @@ async function withServer(handler: Parameters<typeof createServer>[1], run: (bas
 }
 
 describe('upstream client: content', () => {
+  it('accepts a server that ignores stream: true and answers one chat.completion object', async () => {
+    const completion = {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Whole answer, héllo.' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
+    };
+    await withServer(
+      (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion)),
+      async (baseUrl) => {
+        const chunks = await collect(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        expect(textOf(chunks)).toBe('Whole answer, héllo.');
+        expect(chunks.at(-1)).toMatchObject({ finishReason: 'stop', usage: { promptTokens: 7, completionTokens: 4 } });
+      },
+    );
+  });
+
   it('assembles the scripted text from the content deltas', async () => {
     holder.current.enqueue({ text: 'The quick brown fox jumps over the lazy dog.' });
     expect(textOf(await collect(stream()))).toBe('The quick brown fox jumps over the lazy dog.');
