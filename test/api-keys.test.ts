@@ -137,6 +137,19 @@ describe('authentication by key', () => {
     }
   });
 
+  it('also reads the token from connectionParams written like HTTP headers', async () => {
+    const { key, accountId } = await fundedCustomer(server);
+    for (const params of [{ Authorization: `Bearer ${key}` }, { headers: { Authorization: `Bearer ${key}` } }]) {
+      const client = wsClient(server, null, params);
+      try {
+        const result = await wsRequest(client, '{ viewer { id } }');
+        expect(result.data?.viewer.id).toBe(accountId);
+      } finally {
+        await client.dispose();
+      }
+    }
+  });
+
   it('treats an empty authorization in connectionParams as no token', async () => {
     const client = wsClient(server, null, { authorization: '' });
     try {

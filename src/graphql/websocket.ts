@@ -12,10 +12,20 @@ type EnvelopedArgs = ExecutionArgs & {
 // per connection: connectionParams do not change after the handshake.
 const connectionRequests = new WeakMap<object, Request>();
 
+/**
+ * The contract's `connectionParams.authorization`; clients that copy their
+ * HTTP headers (`Authorization`, or a nested `headers` object) work too.
+ */
+function authorizationOf(params: Record<string, unknown> | undefined): unknown {
+  if (!params) return undefined;
+  const headers = typeof params.headers === 'object' && params.headers !== null ? (params.headers as Record<string, unknown>) : {};
+  return params.authorization ?? params.Authorization ?? headers.authorization ?? headers.Authorization;
+}
+
 function requestOf(connection: object, params: Record<string, unknown> | undefined): Request {
   let request = connectionRequests.get(connection);
   if (!request) {
-    const authorization = params?.authorization;
+    const authorization = authorizationOf(params);
     // POST, as graphql-ws carries mutations too (yoga refuses them over GET).
     request = new Request('http://websocket/graphql', {
       method: 'POST',
