@@ -78,6 +78,16 @@ describe('a successful completion', () => {
     });
   }
 
+  it('never charges more than the reservation, even when the upstream reports more', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ text: 'short', usage: { prompt_tokens: 5, completion_tokens: 2_000_000, total_tokens: 2_000_005 } });
+    const final = await runToEnd(server, key, { maxTokens: 100 });
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.usage).toMatchObject({ completionTokens: 2_000_000, estimated: false });
+    expect(final.cost).toBe(final.reserved);
+    await expectLedgerInvariant(server);
+  });
+
   it('releases the whole reservation when it settles', async () => {
     const { key } = await fundedCustomer(server, '1');
     await runToEnd(server, key, {});
