@@ -5,11 +5,8 @@ import { BadInputError } from './errors.js';
 
 export type UsageGrouping = 'MODEL' | 'DAY';
 
-export interface UsageRow {
-  /** Set when grouped by model. */
-  modelId: string | null;
-  /** UTC day, YYYY-MM-DD; set when grouped by day. */
-  day: string | null;
+/** What completions in a range add up to, however they are grouped. */
+export interface UsageTotals {
   completions: number;
   failed: number;
   promptTokens: number;
@@ -17,6 +14,13 @@ export interface UsageRow {
   cost: bigint;
   /** Mean time to first token over completions that had one, in ms. */
   meanTimeToFirstTokenMs: number | null;
+}
+
+export interface UsageRow extends UsageTotals {
+  /** Set when grouped by model. */
+  modelId: string | null;
+  /** UTC day, YYYY-MM-DD; set when grouped by day. */
+  day: string | null;
 }
 
 export interface UsageRange {
@@ -67,7 +71,7 @@ export async function accountUsage(db: Database, accountId: string, range: Usage
   return rows.map((r) => ({ ...r, cost: BigInt(r.cost) }));
 }
 
-export interface AccountUsageRow extends Omit<UsageRow, 'modelId' | 'day'> {
+export interface AccountUsageRow extends UsageTotals {
   accountId: string;
   accountName: string;
 }

@@ -1,4 +1,4 @@
-import { accountUsage, usageByAccount, usageRange, type AccountUsageRow, type UsageRow } from '../../domain/usage.js';
+import { accountUsage, usageByAccount, usageRange, type AccountUsageRow, type UsageRow, type UsageTotals } from '../../domain/usage.js';
 import { BadInputError } from '../../domain/errors.js';
 import { builder } from '../builder.js';
 import { loadModel } from '../model-loader.js';
@@ -9,11 +9,9 @@ const UsageGroupingRef = builder.enumType('UsageGrouping', {
   values: { MODEL: { description: 'One row per model.' }, DAY: { description: 'One row per UTC day.' } } as const,
 });
 
-const UsageRowRef = builder.objectRef<UsageRow>('UsageRow').implement({
+const UsageTotalsRef = builder.interfaceRef<UsageTotals>('UsageTotals').implement({
   description: 'Completions started in a range, summed.',
   fields: (t) => ({
-    model: t.field({ type: ModelRef, nullable: true, description: 'Set when grouped by MODEL.', resolve: (r, _args, context) => (r.modelId ? loadModel(context, r.modelId) : null) }),
-    day: t.exposeString('day', { nullable: true, description: 'YYYY-MM-DD (UTC); set when grouped by DAY.' }),
     completions: t.exposeInt('completions'),
     failed: t.exposeInt('failed', { description: 'Of which FAILED or INTERRUPTED (never charged).' }),
     promptTokens: t.exposeInt('promptTokens'),
@@ -23,16 +21,21 @@ const UsageRowRef = builder.objectRef<UsageRow>('UsageRow').implement({
   }),
 });
 
+const UsageRowRef = builder.objectRef<UsageRow>('UsageRow').implement({
+  description: 'Usage of one model and/or day.',
+  interfaces: [UsageTotalsRef],
+  fields: (t) => ({
+    model: t.field({ type: ModelRef, nullable: true, description: 'Set when grouped by MODEL.', resolve: (r, _args, context) => (r.modelId ? loadModel(context, r.modelId) : null) }),
+    day: t.exposeString('day', { nullable: true, description: 'YYYY-MM-DD (UTC); set when grouped by DAY.' }),
+  }),
+});
+
 const AccountUsageRef = builder.objectRef<AccountUsageRow>('AccountUsage').implement({
+  description: 'Usage of one account.',
+  interfaces: [UsageTotalsRef],
   fields: (t) => ({
     accountId: t.exposeID('accountId'),
     accountName: t.exposeString('accountName'),
-    completions: t.exposeInt('completions'),
-    failed: t.exposeInt('failed'),
-    promptTokens: t.exposeInt('promptTokens'),
-    completionTokens: t.exposeInt('completionTokens'),
-    cost: t.field({ type: 'Money', resolve: (r) => r.cost }),
-    meanTimeToFirstTokenMs: t.exposeFloat('meanTimeToFirstTokenMs', { nullable: true }),
   }),
 });
 
