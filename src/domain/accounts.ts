@@ -1,8 +1,8 @@
-import { count, eq, sql } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { accountTable } from '../db/tables.js';
 import { BadInputError } from './errors.js';
-import { assertUuid, pageClauses, type PageRequest, type SortKey } from './pagination.js';
+import { assertUuid, creationOrder, pageClauses, type PageRequest } from './pagination.js';
 
 export type Account = typeof accountTable.$inferSelect;
 
@@ -25,14 +25,7 @@ export async function findAccount(db: Database, id: string): Promise<Account | u
   return account;
 }
 
-const accountOrder: SortKey = {
-  columns: [accountTable.createdAt, accountTable.id],
-  ofCursor: (cursor) => {
-    assertUuid(cursor, 'cursor');
-    return sql`select ${accountTable.createdAt}, ${accountTable.id} from ${accountTable} where ${accountTable.id} = ${cursor}`;
-  },
-  newestFirst: false,
-};
+const accountOrder = creationOrder(accountTable, false);
 
 export function listAccounts(db: Database, page: PageRequest): Promise<Account[]> {
   const { where, orderBy } = pageClauses(accountOrder, page);

@@ -1,7 +1,7 @@
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../db/database.js';
 import { accountTable, apiKeyTable, completionTable } from '../db/tables.js';
-import { assertUuid, pageClauses, type PageRequest, type SortKey } from './pagination.js';
+import { assertUuid, creationOrder, pageClauses, type PageRequest } from './pagination.js';
 
 // Persistence of completions. A completion costs two writes whatever its
 // length: one statement reserves credits (and the key's limits) and inserts
@@ -186,14 +186,7 @@ export async function findByIdempotencyKey(db: Database, accountId: string, key:
   return completion;
 }
 
-const completionOrder: SortKey = {
-  columns: [completionTable.createdAt, completionTable.id],
-  ofCursor: (cursor) => {
-    assertUuid(cursor, 'after');
-    return sql`select ${completionTable.createdAt}, ${completionTable.id} from ${completionTable} where ${completionTable.id} = ${cursor}`;
-  },
-  newestFirst: true,
-};
+const completionOrder = creationOrder(completionTable, true);
 
 export function listCompletions(db: Database, accountId: string, page: PageRequest): Promise<Completion[]> {
   const { where, orderBy } = pageClauses(completionOrder, page);
