@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { checkReadiness, type ReadinessCheck } from '../observability/readiness.js';
+import { sendJson } from './json.js';
 
 /** The paths served here: probes and scrapes, which the request log keeps at debug level. */
 export const opsPaths: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
@@ -9,12 +10,8 @@ export const opsPaths: ReadonlySet<string> = new Set(['/health', '/ready', '/met
 // A probe that waits longer than this for a dependency counts it as down.
 const READINESS_TIMEOUT_MS = 2000;
 
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-const sendJson = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+// Probes must never see a cached answer.
+const noStore = { 'cache-control': 'no-store' };
 
 /**
  * Operations endpoints, at node:http level so they answer even when GraphQL
@@ -28,19 +25,22 @@ export function opsRoutes(services: { metrics: Metrics; readiness: readonly Read
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (!opsPaths.has(path) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     if (path === '/health') {
-      sendJson(res, 200, { status: 'ok' });
+      sendJson(res, 200, { status: 'ok' }, noStore);
       return true;
     }
     const answer =
       path === '/ready'
         ? checkReadiness(readiness, READINESS_TIMEOUT_MS).then(({ ready, checks }) => {
             if (!ready) logger.warn({ checks }, 'not ready');
-            sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks });
+            sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks }, noStore);
           })
-        : metrics.text().then((text) => send(res, 200, metrics.contentType, text));
+        : metrics.text().then((text) => {
+            res.writeHead(200, { ...noStore, 'content-type': metrics.contentType });
+            res.end(text);
+          });
     answer.catch((error: unknown) => {
       logger.error({ err: error, path }, 'operations endpoint failed');
-      if (!res.headersSent) sendJson(res, 500, { status: 'error' });
+      if (!res.headersSent) sendJson(res, 500, { status: 'error' }, noStore);
       else res.destroy();
     });
     return true;
