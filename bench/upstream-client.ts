@@ -2,8 +2,8 @@ import { Agent, request } from 'node:http';
 import { createUpstreamClient } from '../src/upstream/client.js';
 import { parseChunk, toUpstreamChunk } from '../src/upstream/openai-mapping.js';
 import { SseDataDecoder } from '../src/upstream/sse-decoder.js';
-import { startSimulator } from '../src/upstream/simulator.js';
-import type { UpstreamRequest } from '../src/upstream/types.js';
+import { startSimulator } from '../src/simulator/simulator.js';
+import type { UpstreamRequest } from '../src/domain/completions/upstream.js';
 
 // `npx tsx bench/upstream-client.ts`: CPU per token of the gateway's
 // upstream client (src/upstream/client.ts) against its floor, a bare

@@ -1,4 +1,4 @@
-import { startSimulator } from '../src/upstream/simulator.js';
+import { startSimulator } from '../src/simulator/simulator.js';
 
 // The fake upstream, in a process of its own so that it neither steals the
 // load generator's event loop nor the gateway's. Pace and length come from

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { startSimulator } from '../src/upstream/simulator.js';
+import { startSimulator } from '../src/simulator/simulator.js';
 import { launchChromium } from '../test/helpers/chromium.js';
 import { createAccount, createKey, grant } from '../test/helpers/fixtures.js';
 import { PlaygroundPage } from '../test/helpers/playground-page.js';

@@ -1,5 +1,11 @@
 // Expected failures of the domain. Each carries the public error code of the
-// contract; the GraphQL and REST layers map them, everything else is masked.
+// contract; the faces map them, everything else is masked.
+//
+// A message is made of terms, not finished text: a field is a path
+// (`["messages", 3, "toolCallId"]`) and a place to look things up is named by
+// what it lists, so that each face spells them its own way (`maxTokens` over
+// GraphQL, `max_tokens` over REST; "the models query", "GET /v1/models").
+// `message` is the domain's own spelling, used in logs and as a fallback.
 
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -11,8 +17,81 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'UNAVAILABLE';
 
+/** Where a value sits in a request: property names and array indexes. */
+export type FieldPath = readonly (string | number)[];
+
+/** A reference to a field of the request, spelled by each face. */
+export interface FieldTerm {
+  field: FieldPath;
+}
+
+/** A reference to where the caller can list something, named by each face. */
+export interface ListingTerm {
+  listing: 'models';
+}
+
+export type Term = string | FieldTerm | ListingTerm;
+
+/** The words of a message; see `say`. */
+export type Words = readonly Term[];
+
+/** How a face spells the references in a message. */
+export interface Spelling {
+  field(path: FieldPath): string;
+  listing(of: ListingTerm['listing']): string;
+}
+
+export const field = (...path: FieldPath): FieldTerm => ({ field: path });
+export const modelsListing: ListingTerm = { listing: 'models' };
+
+/**
+ * Words from a template: `` say`give ${field('temperature')} or ${field('topP')}` ``.
+ * Interpolated strings and numbers are plain text.
+ */
+export function say(strings: TemplateStringsArray, ...values: (Term | number | bigint)[]): Words {
+  const words: Term[] = [];
+  strings.forEach((text, i) => {
+    if (text) words.push(text);
+    if (i < values.length) {
+      const value = values[i];
+      words.push(typeof value === 'number' || typeof value === 'bigint' ? String(value) : (value as Term));
+    }
+  });
+  return words;
+}
+
+/** A path as the domain (and GraphQL) writes it: `messages[3].toolCallId`. */
+export function dottedPath(path: FieldPath, name: (key: string) => string = (key) => key): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${name(key)}`)).join('');
+}
+
+export const domainSpelling: Spelling = {
+  field: (path) => dottedPath(path),
+  listing: () => 'the model list',
+};
+
+export function spell(words: Words, spelling: Spelling): string {
+  return words
+    .map((term) => (typeof term === 'string' ? term : 'field' in term ? spelling.field(term.field) : spelling.listing(term.listing)))
+    .join('');
+}
+
+const wordsOf = (text: string | Words): Words => (typeof text === 'string' ? [text] : text);
+
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
+  readonly words: Words;
+
+  constructor(text: string | Words) {
+    const words = wordsOf(text);
+    super(spell(words, domainSpelling));
+    this.words = words;
+  }
+
+  /** The message in a face's spelling. */
+  describe(spelling: Spelling): string {
+    return spell(this.words, spelling);
+  }
 }
 
 export class UnauthenticatedError extends DomainError {
@@ -23,16 +102,20 @@ export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
 }
 
+/** An input value at fault; the message is "<path>: <problem>". */
 export class BadInputError extends DomainError {
   readonly code = 'BAD_USER_INPUT';
-  /** The input field at fault, e.g. "input.amount". */
+
   constructor(
-    message: string,
-    readonly field?: string,
+    readonly path: FieldPath,
+    readonly problem: string | Words,
   ) {
-    super(message);
+    super([field(...path), ': ', ...wordsOf(problem)]);
   }
 }
+
+/** The model named is unknown or disabled (OpenAI-style faces answer 404 for it). */
+export class ModelUnavailableError extends BadInputError {}
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
@@ -49,10 +132,10 @@ export class SpendLimitExceededError extends DomainError {
 export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
   constructor(
-    message: string,
+    text: string | Words,
     readonly retryAfterSeconds: number,
   ) {
-    super(message);
+    super(text);
   }
 }
 

@@ -1,4 +1,4 @@
-import { BadInputError } from './errors.js';
+import { BadInputError, type FieldPath } from './errors.js';
 
 // Money is a bigint count of nanocredits: 1 credit = 1 USD = 10^9 units.
 // Why 10^9: prices are quoted per million tokens, so a price with up to three
@@ -20,17 +20,17 @@ const decimalPattern = /^(-)?(\d+)(?:\.(\d+))?$/;
  * floats' exponent forms, more than nine decimals and absurd magnitudes, so
  * nothing is ever rounded silently.
  */
-export function parseMoney(text: string, field = 'amount'): bigint {
+export function parseMoney(text: string, path: FieldPath = ['amount']): bigint {
   const match = decimalPattern.exec(text.trim());
   if (!match) {
-    throw new BadInputError(`${field} must be a decimal number of credits such as "12.50", got ${JSON.stringify(text)}`, field);
+    throw new BadInputError(path, `must be a decimal number of credits such as "12.50", got ${JSON.stringify(text)}`);
   }
   const [, sign, whole = '0', fraction = ''] = match;
   if (fraction.length > MONEY_DECIMALS) {
-    throw new BadInputError(`${field} has more than ${MONEY_DECIMALS} decimals; the smallest amount is 0.000000001 credits`, field);
+    throw new BadInputError(path, `has more than ${MONEY_DECIMALS} decimals; the smallest amount is 0.000000001 credits`);
   }
   const units = BigInt(whole) * UNITS_PER_CREDIT + BigInt(fraction.padEnd(MONEY_DECIMALS, '0'));
-  if (units > MAX_AMOUNT) throw new BadInputError(`${field} is larger than 1000000000 credits`, field);
+  if (units > MAX_AMOUNT) throw new BadInputError(path, 'is larger than 1000000000 credits');
   return sign ? -units : units;
 }
 
@@ -44,10 +44,10 @@ export function formatMoney(units: bigint): string {
 }
 
 /** A price per million tokens must be whole units per token, so charges stay exact. */
-export function assertPricePerMillion(units: bigint, field: string): bigint {
-  if (units < 0n) throw new BadInputError(`${field} must not be negative`, field);
+export function assertPricePerMillion(units: bigint, path: FieldPath): bigint {
+  if (units < 0n) throw new BadInputError(path, 'must not be negative');
   if (units % TOKENS_PER_PRICE_UNIT !== 0n) {
-    throw new BadInputError(`${field} may have at most three decimals (credits per million tokens), got ${formatMoney(units)}`, field);
+    throw new BadInputError(path, `may have at most three decimals (credits per million tokens), got ${formatMoney(units)}`);
   }
   return units;
 }

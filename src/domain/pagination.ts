@@ -1,6 +1,6 @@
 import { and, asc, desc, sql, type Column, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { BadInputError } from './errors.js';
+import { assertUuid } from './ids.js';
 
 /** One page of a keyset-paginated list; a cursor is the id of a row. */
 export interface PageRequest {
@@ -20,18 +20,12 @@ export interface SortKey {
   newestFirst: boolean;
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function assertUuid(id: string, field: string): void {
-  if (!uuidPattern.test(id)) throw new BadInputError(`${field} is not a valid id: ${JSON.stringify(id)}`, field);
-}
-
 /** The order of a table by creation time, its uuid id breaking ties; cursors are ids. */
 export function creationOrder(table: PgTable & { createdAt: Column; id: Column }, newestFirst: boolean): SortKey {
   return {
     columns: [table.createdAt, table.id],
     ofCursor: (cursor) => {
-      assertUuid(cursor, 'after');
+      assertUuid(cursor, ['after']);
       return sql`select ${table.createdAt}, ${table.id} from ${table} where ${table.id} = ${cursor}`;
     },
     newestFirst,

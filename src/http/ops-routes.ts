@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { checkReadiness, type ReadinessCheck } from '../observability/readiness.js';
 import { sendJson } from './json.js';
+import type { Route } from './router.js';
 
 /** The paths served here: probes and scrapes, which the request log keeps at debug level. */
 export const opsPaths: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
@@ -19,9 +19,8 @@ const noStore = { 'cache-control': 'no-store' };
  * readiness check passes, else 503 naming the failed ones) and `/metrics`
  * (Prometheus text). Returns false for any other request.
  */
-export function opsRoutes(services: { metrics: Metrics; readiness: readonly ReadinessCheck[]; logger: Logger }) {
-  const { metrics, readiness, logger } = services;
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
+export function opsRoutes({ metrics, readiness, logger }: { metrics: Metrics; readiness: readonly ReadinessCheck[]; logger: Logger }): Route {
+  return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (!opsPaths.has(path) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
     if (path === '/health') {

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname } from 'node:path';
 import type { Logger } from '../logger.js';
 import { bundlePlayground, type PlaygroundFile } from './playground-bundle.js';
+import type { Route } from './router.js';
 
-/** Answers the request and returns true when it is the playground's; false leaves it to the next handler. */
-export type PlaygroundHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 interface Asset {
   body: Uint8Array;
@@ -61,7 +59,7 @@ const unavailablePage = Buffer.from(
  * failure is logged and answered with 503 at `/`: the gateway itself still
  * starts.
  */
-export async function createPlayground(logger: Logger, bundle: () => Promise<PlaygroundFile[]> = bundlePlayground): Promise<PlaygroundHandler> {
+export async function createPlayground(logger: Logger, bundle: () => Promise<PlaygroundFile[]> = bundlePlayground): Promise<Route> {
   const assets = new Map<string, Asset>();
   const started = performance.now();
   try {

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Completion, Settlement } from '../domain/completion-record.js';
-import type { CompletionObserver } from '../domain/completions.js';
+import type { Completion, Settlement } from '../domain/completions/completion-record.js';
+import type { CompletionObserver } from '../domain/completions/completion-observer.js';
 import { UNITS_PER_CREDIT } from '../domain/money.js';
 
 const seconds = (from: Date, to: Date) => Math.max(0, to.getTime() - from.getTime()) / 1000;

@@ -1,18 +1,16 @@
-import { createPubSub, type PubSub } from 'graphql-yoga';
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import type { Redis } from 'ioredis';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import type { Completion } from '../domain/completion-record.js';
-import type { CompletionObserver } from '../domain/completions.js';
+import type { BalanceFeed } from '../domain/accounts/balance-feed.js';
 
 type Topics = { 'account-balance': [accountId: string, payload: true] };
 
 /**
- * "This account's balance or reservation changed": published when credits
- * are granted, reserved or settled, and followed by `subscription balance`.
- * In process by default; through Redis pub/sub when instances share Redis,
- * so a grant on one instance reaches a subscriber on another.
+ * The balance feed: in process by default; through Redis pub/sub when
+ * instances share Redis, so a grant on one instance reaches a follower on
+ * another.
  */
-export class BalanceChanges implements CompletionObserver {
+export class BalanceChanges implements BalanceFeed {
   private readonly pubsub: PubSub<Topics>;
   private readonly keyPrefix: string;
 
@@ -34,13 +32,5 @@ export class BalanceChanges implements CompletionObserver {
 
   private channelOf(accountId: string): string {
     return `${this.keyPrefix}${accountId}`;
-  }
-
-  reserved(completion: Completion): void {
-    this.publish(completion.accountId);
-  }
-
-  settled(completion: Completion): void {
-    this.publish(completion.accountId);
   }
 }

@@ -1,5 +1,5 @@
-import type { Completion } from '../domain/completion-record.js';
-import type { CompletionEvent } from './completion-event.js';
+import type { Completion } from '../domain/completions/completion-record.js';
+import type { CompletionEvent } from '../domain/completions/completion-event.js';
 
 // Events cross process boundaries as JSON text. JSON has no bigint and no
 // Date, so money travels as a decimal string and instants as ISO-8601 (a Date

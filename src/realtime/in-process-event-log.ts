@@ -1,6 +1,6 @@
-import type { Completion } from '../domain/completion-record.js';
-import { terminalEvent, type CompletionEvent } from './completion-event.js';
-import type { CompletionEventLog } from './event-log.js';
+import type { Completion } from '../domain/completions/completion-record.js';
+import { terminalEvent, type CompletionEvent } from '../domain/completions/completion-event.js';
+import type { CompletionEventLog } from '../domain/completions/event-log.js';
 
 class Stream {
   readonly events: CompletionEvent[] = [];

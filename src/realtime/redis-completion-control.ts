@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { CompletionControl } from './completion-control.js';
+import type { CompletionControl } from '../domain/completions/completion-control.js';
 import { connectRedis } from './redis-client.js';
 
 export interface RedisCompletionControlOptions {

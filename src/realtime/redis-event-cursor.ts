@@ -1,4 +1,4 @@
-import type { CompletionEvent } from './completion-event.js';
+import type { CompletionEvent } from '../domain/completions/completion-event.js';
 
 /**
  * One subscriber's position in a completion's Redis stream. Events are

@@ -1,9 +1,9 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { Completion } from '../domain/completion-record.js';
-import { terminalEvent, type CompletionEvent } from './completion-event.js';
+import type { Completion } from '../domain/completions/completion-record.js';
+import { terminalEvent, type CompletionEvent } from '../domain/completions/completion-event.js';
 import { encodeEvent } from './event-codec.js';
-import type { CompletionEventLog } from './event-log.js';
+import type { CompletionEventLog } from '../domain/completions/event-log.js';
 import { connectRedis } from './redis-client.js';
 import { RedisEventCursor } from './redis-event-cursor.js';
 import { decodeEntry, entryIdOf, EVENT_FIELD, SharedStreamReader, type StreamEntry } from './redis-stream-reader.js';

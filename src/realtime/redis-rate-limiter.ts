@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RateLimiter } from '../domain/rate-limit.js';
+import type { RateLimiter } from '../domain/access/rate-limiter.js';
 
 const WINDOW_MS = 60_000;
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { CompletionEvent } from './completion-event.js';
+import type { CompletionEvent } from '../domain/completions/completion-event.js';
 import { decodeEvent } from './event-codec.js';
 import type { RedisEventCursor } from './redis-event-cursor.js';
 

@@ -1,12 +1,21 @@
 import OpenAI from 'openai';
-import { UpstreamError } from './errors.js';
 import { parseChunk, toStreamingParams, toUpstreamChunk } from './openai-mapping.js';
 import { toUpstreamError } from './sdk-errors.js';
 import { SseDataDecoder } from './sse-decoder.js';
 import { NodeTransport } from './node-transport.js';
 import { StreamDeadline } from './stream-deadline.js';
 import { chunkOfWholeCompletion } from './whole-completion.js';
-import type { UpstreamChunk, UpstreamClient, UpstreamClientOptions, UpstreamRequest } from './types.js';
+import { UpstreamError, type UpstreamChunk, type UpstreamClient, type UpstreamRequest } from '../domain/completions/upstream.js';
+
+export interface UpstreamClientOptions {
+  /** OpenAI-compatible base URL, e.g. `https://tokenhub.store/api/v1`. */
+  baseUrl: string;
+  apiKey: string;
+  /** From the request until the first chunk that carries output (content, tool call, finish or usage). */
+  firstByteTimeoutMs: number;
+  /** Longest wait for the next chunk after that; time the consumer spends on a chunk does not count. */
+  idleTimeoutMs: number;
+}
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const transport = new NodeTransport();

@@ -3,8 +3,7 @@ import type {
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import { UpstreamError } from './errors.js';
-import type { UpstreamChunk, UpstreamMessage, UpstreamRequest } from './types.js';
+import { UpstreamError, type UpstreamChunk, type UpstreamMessage, type UpstreamRequest } from '../domain/completions/upstream.js';
 
 // Translation between the gateway's camelCase types and OpenAI's wire names.
 // Optional fields left undefined disappear when the SDK serialises the body.

@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../domain/completions/upstream.js';
 
 // Turns whatever the openai SDK, the fetch underneath it or JSON.parse of a
 // chunk throws into an UpstreamError the gateway can act on.

@@ -1,7 +1,6 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { UpstreamError } from './errors.js';
 import { toUpstreamChunk } from './openai-mapping.js';
-import type { UpstreamChunk } from './types.js';
+import { UpstreamError, type UpstreamChunk } from '../domain/completions/upstream.js';
 
 /**
  * Some OpenAI-compatible servers ignore `stream: true` and answer one

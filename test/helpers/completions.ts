@@ -1,4 +1,4 @@
-import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { gqlOk } from './graphql.js';
 import { startServer, type TestServer } from './server.js';
 import { collectWs } from './subscriptions.js';

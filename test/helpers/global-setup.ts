@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/database.js';
-import { seedCatalogue } from '../../src/domain/catalogue.js';
+import { seedCatalogue } from '../../src/domain/catalogue/seed.js';
 import { databaseUrl, dropDatabase, postgresUrl } from './postgres.js';
 
 // Migrates one template database per run; test files clone it (CREATE

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './postgres.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 

@@ -10,6 +10,8 @@ export interface TestServer {
   url: string;
   graphqlUrl: string;
   adminToken: string;
+  /** The server's own Postgres database. */
+  databaseUrl: string;
   /** A plain connection to the same database, to check what the server stored. */
   pg: pg.Pool;
   /** Every log line the server wrote, as raw JSON text. */
@@ -56,6 +58,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     url,
     graphqlUrl: `${url}/graphql`,
     adminToken: app.adminToken,
+    databaseUrl: databaseUrl(database),
     pg: pool,
     logs,
     statements,

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startSimulator } from '../../src/upstream/simulator.js';
-import type { ToolCallDelta, UpstreamChunk } from '../../src/upstream/types.js';
+import { startSimulator } from '../../src/simulator/simulator.js';
+import type { ToolCallDelta, UpstreamChunk } from '../../src/domain/completions/upstream.js';
 import { API_KEY, chatRequest, clientFor, collect, failureOf, neverAborted, simulatorPerTest, streamFrom, textOf } from './harness.js';
 
 const holder = simulatorPerTest();

@@ -1,8 +1,8 @@
 import { createUpstreamClient } from '../../src/upstream/client.js';
-import { UpstreamError } from '../../src/upstream/errors.js';
+import { UpstreamError } from '../../src/domain/completions/upstream.js';
 import { afterEach, beforeEach } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/upstream/simulator.js';
-import type { UpstreamChunk, UpstreamClient, UpstreamRequest } from '../../src/upstream/types.js';
+import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
+import type { UpstreamChunk, UpstreamClient, UpstreamRequest } from '../../src/domain/completions/upstream.js';
 
 export const API_KEY = 'th-test-secret-key';
 

@@ -1,0 +1,65 @@
+import type { Database } from '../../db/database.js';
+import { accountFor, assertAccountAccess, assertAdmin, assertMayManageKeys } from '../access/access-rules.js';
+import type { Viewer } from '../access/viewer.js';
+import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
+import { modelNamed } from '../catalogue/model-record.js';
+import { NotFoundError } from '../errors.js';
+import { validateName } from '../names.js';
+import { validateLimits, type ApiKeyLimits } from './api-key-limits.js';
+import { findApiKey, insertApiKey, listApiKeysOf, revokeApiKey, updateApiKey, type ApiKey } from './api-key-record.js';
+import type { ApiKeyHasher } from './key-hasher.js';
+import { displayPrefixOf, generateApiKey } from './key-secret.js';
+
+export interface CreatedApiKey {
+  apiKey: ApiKey;
+  /** The whole key: returned once, never stored. */
+  secret: string;
+}
+
+/** API keys: created and revoked by the admin or by the account's unlimited keys. */
+export class ApiKeyService {
+  constructor(
+    private readonly db: Database,
+    private readonly hasher: ApiKeyHasher,
+    private readonly catalogue: CatalogueCache,
+  ) {}
+
+  async create(viewer: Viewer, input: { name: string; accountId?: string | null; limits?: ApiKeyLimits | null }): Promise<CreatedApiKey> {
+    const accountId = accountFor(viewer, input.accountId);
+    assertMayManageKeys(viewer, accountId);
+    const name = validateName(input.name, ['name']);
+    const limits = await this.limitsOf(input.limits);
+    const secret = generateApiKey();
+    const apiKey = await insertApiKey(this.db, { accountId, name, prefix: displayPrefixOf(secret), keyHash: this.hasher.hash(secret), limits });
+    return { apiKey, secret };
+  }
+
+  /** Admin: a new name or limits; limits apply to the key's next requests. */
+  async update(viewer: Viewer, input: { id: string; name?: string | null; limits?: ApiKeyLimits | null }): Promise<ApiKey> {
+    assertAdmin(viewer);
+    const limits = await this.limitsOf(input.limits);
+    const name = input.name === undefined || input.name === null ? {} : { name: validateName(input.name, ['name']) };
+    return updateApiKey(this.db, input.id, { ...limits, ...name });
+  }
+
+  async revoke(viewer: Viewer, id: string): Promise<ApiKey> {
+    const key = await findApiKey(this.db, id);
+    if (!key) throw new NotFoundError(`no API key ${id}`);
+    assertMayManageKeys(viewer, key.accountId, key.id);
+    return revokeApiKey(this.db, key.id);
+  }
+
+  /** The keys of each account asked for, newest first, revoked ones included: one statement for all. */
+  async listOf(viewer: Viewer, accountIds: readonly string[]): Promise<ApiKey[][]> {
+    for (const id of accountIds) assertAccountAccess(viewer, id);
+    const keys = await listApiKeysOf(this.db, accountIds);
+    return accountIds.map((id) => keys.filter((key) => key.accountId === id));
+  }
+
+  /** The limits of an input, checked (allowed models against the catalogue). */
+  private async limitsOf(input: ApiKeyLimits | null | undefined): Promise<ApiKeyLimits> {
+    if (!input) return {};
+    const models = await this.catalogue.models();
+    return validateLimits(input, (name) => modelNamed(models, name)?.id);
+  }
+}

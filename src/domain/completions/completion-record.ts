@@ -1,0 +1,210 @@
+import { and, count, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../../db/database.js';
+import { accountTable, apiKeyTable, completionTable } from '../../db/tables.js';
+import { assertUuid } from '../ids.js';
+import { creationOrder, pageClauses, type PageRequest } from '../pagination.js';
+
+// Persistence of completions. A completion costs two writes whatever its
+// length: one statement reserves credits (and the key's limits) and inserts
+// the row, one settles it (status, text, usage, charge, ledger entry, key
+// counters). Nothing is written per token.
+
+export type Completion = typeof completionTable.$inferSelect;
+export type CompletionStatus = Completion['status'];
+export const activeStatuses: CompletionStatus[] = ['PENDING', 'STREAMING'];
+
+/** How a stream was cut into events, so it can be replayed exactly from the row. */
+export interface StoredEventLog {
+  /** Text length (UTF-16 units) of each event's delta, in order. */
+  deltas: number[];
+  /** Tool-call deltas by event index. */
+  toolCalls?: Record<number, unknown>;
+}
+
+export type ReserveOutcome =
+  | { type: 'reserved' }
+  | { type: 'insufficient-credits' }
+  | { type: 'too-many-streams'; limit: number }
+  | { type: 'spend-limit'; limit: bigint; committed: bigint };
+
+/**
+ * Reserves `completion.reserved` on the account and on the key's limits, and
+ * inserts the completion: one statement, all or nothing.
+ *
+ * Invariant: an account never has more reserved than its balance, and a key
+ * never has more running streams or spend (spent + reserved) than its
+ * limits. Each conditional UPDATE takes its row's lock and re-checks its
+ * condition against the latest committed values, so racing starts cannot
+ * overrun a limit, on any number of instances.
+ *
+ * All or nothing in one statement: every CTE of a statement runs, so the
+ * account UPDATE only runs when the key UPDATE matched, and the INSERT takes
+ * its account_id from the account UPDATE. When the key was reserved but the
+ * credits were not, that account_id is NULL, the NOT NULL constraint fails
+ * the whole statement, and the key's reservation rolls back with it. A key's
+ * counters are kept for every key, limited or not, so that a limit set later
+ * is measured against true counts. A unique violation on (account_id,
+ * idempotency_key) also rolls everything back.
+ */
+export async function insertReserved(db: Database, completion: Completion): Promise<ReserveOutcome> {
+  const c = completion;
+  const keySlot = c.apiKeyId
+    ? sql`update ${apiKeyTable} set active_streams = active_streams + 1, spend_reserved = spend_reserved + ${c.reserved}
+        where id = ${c.apiKeyId}
+          and (max_concurrent_streams is null or active_streams < max_concurrent_streams)
+          and (spend_limit is null or spent + spend_reserved + ${c.reserved} <= spend_limit)
+        returning id`
+    : sql`select null::uuid as id`;
+  try {
+    const inserted = await db.execute(sql`
+      with key_slot as (${keySlot}),
+      reserved as (
+        update ${accountTable} set reserved = reserved + ${c.reserved}
+        where id = ${c.accountId} and balance - reserved >= ${c.reserved} and exists (select 1 from key_slot)
+        returning id)
+      insert into completions (id, account_id, api_key_id, model_id, status, request, input_price_per_million,
+        output_price_per_million, reserved, content, idempotency_key, instance_id, created_at)
+      select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb,
+        ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.reserved}, '', ${c.idempotencyKey},
+        ${c.instanceId}, ${c.createdAt.toISOString()}::timestamptz
+      from key_slot left join reserved on true
+      returning id`);
+    if (rowsOf(inserted).length === 1) return { type: 'reserved' };
+  } catch (error) {
+    if (sqlStateOf(error) !== NOT_NULL_VIOLATION) throw error;
+    return { type: 'insufficient-credits' };
+  }
+  return c.apiKeyId ? keyLimitOutcome(db, c) : { type: 'insufficient-credits' };
+}
+
+/** Why a rolled-back reservation failed: one of the key's limits, or else the account's credits. */
+async function keyLimitOutcome(db: Database, c: Completion): Promise<ReserveOutcome> {
+  const [key] = await db.select().from(apiKeyTable).where(eq(apiKeyTable.id, c.apiKeyId ?? ''));
+  if (key?.maxConcurrentStreams !== null && key?.maxConcurrentStreams !== undefined && key.activeStreams >= key.maxConcurrentStreams) {
+    return { type: 'too-many-streams', limit: key.maxConcurrentStreams };
+  }
+  if (key?.spendLimit !== null && key?.spendLimit !== undefined && key.spent + key.spendReserved + c.reserved > key.spendLimit) {
+    return { type: 'spend-limit', limit: key.spendLimit, committed: key.spent + key.spendReserved };
+  }
+  return { type: 'insufficient-credits' };
+}
+
+export interface Settlement {
+  status: Extract<CompletionStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'INTERRUPTED'>;
+  content: string;
+  toolCalls: unknown;
+  eventLog: StoredEventLog;
+  finishReason: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  usageEstimated: boolean | null;
+  /** What to charge; at most the reservation. */
+  charge: bigint;
+  errorCode: string | null;
+  errorMessage: string | null;
+  firstTokenAt: Date | null;
+  finishedAt: Date;
+}
+
+/**
+ * Ends a running completion in one statement: its final state, the release
+ * of its reservation, the charge on the balance and the CHARGE ledger entry.
+ *
+ * Invariant: balance = sum(ledger) and reserved = sum of running
+ * reservations, at every commit. The completion row is updated only while it
+ * is still running, and the account and ledger updates read that update's
+ * result, so when two settlements race (finish and cancel) the second finds
+ * nothing to settle and changes nothing. The charge never exceeds the
+ * reservation, so the balance never drops below what other completions hold.
+ * Returns false when the completion was already settled.
+ */
+export async function settle(db: Database, completion: Completion, s: Settlement): Promise<boolean> {
+  if (s.charge < 0n || s.charge > completion.reserved) throw new Error('a charge must be between zero and its reservation');
+  const result = await db.execute(sql`
+    with settled as (
+      update completions set status = ${s.status}::completion_status, content = ${s.content},
+        tool_calls = ${s.toolCalls === null ? null : JSON.stringify(s.toolCalls)}::jsonb,
+        event_log = ${JSON.stringify(s.eventLog)}::jsonb, finish_reason = ${s.finishReason},
+        prompt_tokens = ${s.promptTokens}, completion_tokens = ${s.completionTokens},
+        usage_estimated = ${s.usageEstimated}, cost = ${s.charge}, error_code = ${s.errorCode},
+        error_message = ${s.errorMessage}, first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
+        finished_at = ${s.finishedAt.toISOString()}::timestamptz
+      where id = ${completion.id} and status in ('PENDING', 'STREAMING')
+      returning account_id, api_key_id, reserved),
+    account as (
+      update accounts set balance = accounts.balance - ${s.charge}, reserved = accounts.reserved - settled.reserved
+      from settled where accounts.id = settled.account_id
+      returning accounts.id, accounts.balance),
+    entry as (
+      insert into ledger_entries (account_id, amount, balance_after, kind, completion_id, note)
+      select account.id, ${-s.charge}, account.balance, 'CHARGE', ${completion.id}, ${`completion ${completion.modelId}`}
+      from account where ${s.charge}::bigint > 0),
+    key_released as (
+      update api_keys set active_streams = api_keys.active_streams - 1,
+        spend_reserved = api_keys.spend_reserved - settled.reserved, spent = api_keys.spent + ${s.charge}
+      from settled where api_keys.id = settled.api_key_id)
+    select account_id from settled`);
+  return rowsOf(result).length === 1;
+}
+
+/**
+ * Marks INTERRUPTED every running completion owned by an instance that is
+ * gone, and releases its reservation; nothing is charged, since what was
+ * generated died with the process. `ownerIsGone` is SQL over `instance_id`.
+ */
+export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<string[]> {
+  const result = await db.execute(sql`
+    with orphans as (
+      update completions set status = 'INTERRUPTED', error_code = 'INTERRUPTED', cost = 0,
+        error_message = 'the server stopped while this completion ran; nothing was charged',
+        finished_at = now()
+      where status in ('PENDING', 'STREAMING') and ${ownerIsGone}
+      returning id, account_id, api_key_id, reserved),
+    released as (
+      select account_id, sum(reserved) as total from orphans group by account_id),
+    accounts_released as (
+      update accounts set reserved = accounts.reserved - released.total
+      from released where accounts.id = released.account_id),
+    keys_released as (
+      update api_keys set active_streams = api_keys.active_streams - k.streams, spend_reserved = api_keys.spend_reserved - k.total
+      from (select api_key_id, count(*) as streams, sum(reserved) as total from orphans group by api_key_id) k
+      where api_keys.id = k.api_key_id)
+    select id from orphans`);
+  return rowsOf<{ id: string }>(result).map((r) => r.id);
+}
+
+export async function findCompletion(db: Database, id: string): Promise<Completion | undefined> {
+  assertUuid(id, ['id']);
+  const [completion] = await db.select().from(completionTable).where(eq(completionTable.id, id));
+  return completion;
+}
+
+export function findCompletions(db: Database, ids: readonly string[]): Promise<Completion[]> {
+  for (const id of ids) assertUuid(id, ['id']);
+  return db.select().from(completionTable).where(inArray(completionTable.id, [...ids]));
+}
+
+export async function findByIdempotencyKey(db: Database, accountId: string, key: string): Promise<Completion | undefined> {
+  const [completion] = await db
+    .select()
+    .from(completionTable)
+    .where(and(eq(completionTable.accountId, accountId), eq(completionTable.idempotencyKey, key)));
+  return completion;
+}
+
+const completionOrder = creationOrder(completionTable, true);
+
+export function listCompletions(db: Database, accountId: string, page: PageRequest): Promise<Completion[]> {
+  const { where, orderBy } = pageClauses(completionOrder, page);
+  return db
+    .select()
+    .from(completionTable)
+    .where(and(eq(completionTable.accountId, accountId), where))
+    .orderBy(...orderBy)
+    .limit(page.limit);
+}
+
+export async function countCompletions(db: Database, accountId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(completionTable).where(eq(completionTable.accountId, accountId));
+  return row?.n ?? 0;
+}

@@ -1,0 +1,490 @@
+import { randomUUID } from 'node:crypto';
+import { UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
+import type { Logger } from '../../logger.js';
+import { accountFor, assertAccountAccess } from '../access/access-rules.js';
+import type { Viewer } from '../access/viewer.js';
+import { findAccount } from '../accounts/account-record.js';
+import type { BalanceFeed } from '../accounts/balance-feed.js';
+import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
+import {
+  field,
+  ForbiddenError,
+  InsufficientCreditsError,
+  NotFoundError,
+  RateLimitedError,
+  say,
+  SpendLimitExceededError,
+  UnavailableError,
+  BadInputError,
+} from '../errors.js';
+import { validateIdempotencyKey } from '../idempotency.js';
+import { formatMoney } from '../money.js';
+import type { PageRequest } from '../pagination.js';
+import type { CompletionControl } from './completion-control.js';
+import type { CompletionEvent } from './completion-event.js';
+import type { CompletionObserver } from './completion-observer.js';
+import {
+  activeStatuses,
+  countCompletions,
+  findByIdempotencyKey,
+  findCompletion,
+  findCompletions,
+  insertReserved,
+  listCompletions,
+  settle,
+  type Completion,
+  type ReserveOutcome,
+  type Settlement,
+} from './completion-record.js';
+import { replayFromRow } from './completion-replay.js';
+import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
+import type { CompletionEventLog } from './event-log.js';
+import { LiveCompletion } from './live-completion.js';
+import { costOfUsage, estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
+import { ToolCallAssembler } from './tool-calls.js';
+import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upstream.js';
+
+export interface StartInput extends CompletionRequestInput {
+  /** Admin only: the account to run and charge the completion for. */
+  accountId?: string | null;
+}
+
+type StopReason = 'cancel' | 'shutdown';
+
+/** Tries of a settlement before the completion is left for the orphan sweep (about two minutes in all). */
+const SETTLE_ATTEMPTS = 20;
+
+/** How long a cancel sent to another instance waits for the completion to settle there. */
+const REMOTE_CANCEL_WAIT_MS = 10_000;
+
+export interface CompletionServiceDeps {
+  db: Database;
+  catalogue: CatalogueCache;
+  upstream: UpstreamClient;
+  events: CompletionEventLog;
+  control: CompletionControl;
+  balances: BalanceFeed;
+  observer: CompletionObserver;
+  /** This process's registration: completions it starts carry it. */
+  instanceId: string;
+  logger: Logger;
+}
+
+/**
+ * Runs completions: validation, reservation, the upstream stream, events,
+ * settlement. One instance per process; it owns the completions it started
+ * until they settle.
+ */
+export class CompletionService {
+  private readonly running = new Map<string, LiveCompletion>();
+  private readonly stopReasons = new WeakMap<LiveCompletion, StopReason>();
+  private readonly settled = new Set<Promise<void>>();
+  /** Set when the process stops: no new completion starts. */
+  private draining = false;
+  private readonly starting = new Set<Promise<Completion>>();
+
+  private readonly db: Database;
+  private readonly catalogue: CatalogueCache;
+  private readonly upstream: UpstreamClient;
+  private readonly events: CompletionEventLog;
+  private readonly control: CompletionControl;
+  private readonly balances: BalanceFeed;
+  private readonly observer: CompletionObserver;
+  private readonly instanceId: string;
+  private readonly logger: Logger;
+
+  constructor(deps: CompletionServiceDeps) {
+    this.db = deps.db;
+    this.catalogue = deps.catalogue;
+    this.upstream = deps.upstream;
+    this.events = deps.events;
+    this.control = deps.control;
+    this.balances = deps.balances;
+    this.observer = deps.observer;
+    this.instanceId = deps.instanceId;
+    this.logger = deps.logger;
+    this.control.onCancel((id) => this.abortRunning(id, 'cancel'));
+  }
+
+  /**
+   * Validates, reserves the worst case and starts streaming; returns the
+   * PENDING completion at once. A retry with the same idempotency key returns
+   * the first completion and reserves nothing more.
+   */
+  async start(viewer: Viewer, input: StartInput): Promise<Completion> {
+    if (this.draining) throw new UnavailableError('this server is shutting down; retry the request, it will reach another instance or the restarted one');
+    // A start that passed the check above is waited for by stop(), so that
+    // what it reserves is streamed and settled before the process ends.
+    const starting = this.reserveAndLaunch(viewer, input);
+    this.starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.starting.delete(starting);
+    }
+  }
+
+  private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Completion> {
+    const accountId = accountFor(viewer, input.accountId);
+    const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+    if (idempotencyKey) {
+      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+      if (earlier) return earlier;
+    }
+    const model = await this.catalogue.find(input.model);
+    const request = buildUpstreamRequest(input, model);
+    if (!model) throw new Error('unreachable: validation accepted a missing model');
+    const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+    if (allowed && !allowed.includes(model.id)) {
+      throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
+    }
+    const completion: Completion = {
+      id: randomUUID(),
+      accountId,
+      apiKeyId: viewer.kind === 'apiKey' ? viewer.apiKey.id : null,
+      modelId: model.id,
+      status: 'PENDING',
+      request,
+      inputPricePerMillion: model.inputPricePerMillion,
+      outputPricePerMillion: model.outputPricePerMillion,
+      reserved: worstCaseCost(request, model),
+      content: '',
+      toolCalls: null,
+      eventLog: null,
+      finishReason: null,
+      promptTokens: null,
+      completionTokens: null,
+      usageEstimated: null,
+      cost: null,
+      errorCode: null,
+      errorMessage: null,
+      idempotencyKey,
+      instanceId: this.instanceId,
+      createdAt: new Date(),
+      firstTokenAt: null,
+      finishedAt: null,
+    };
+
+    let outcome: ReserveOutcome;
+    try {
+      outcome = await insertReserved(this.db, completion);
+    } catch (error) {
+      if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
+        const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+        if (earlier) return earlier;
+      }
+      throw error;
+    }
+    // A retry that raced the first start with the same key lost only because
+    // the first one holds the credits: it gets that completion, not an error.
+    if (outcome.type !== 'reserved' && idempotencyKey) {
+      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+      if (earlier) return earlier;
+    }
+    const worstCase = say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
+    switch (outcome.type) {
+      case 'insufficient-credits':
+        // Only the admin names an account, which may not exist.
+        if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
+        throw new InsufficientCreditsError([...worstCase, ...say` and the account has less available; add credits or lower ${field('maxTokens')}`]);
+      case 'spend-limit':
+        throw new SpendLimitExceededError([
+          ...worstCase,
+          ...say`; this API key has ${formatMoney(outcome.committed)} of its ${formatMoney(outcome.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
+        ]);
+      case 'too-many-streams':
+        throw new RateLimitedError(`this API key may run ${outcome.limit} completions at once; wait for one to finish`, 1);
+      case 'reserved':
+        break;
+    }
+    this.balances.publish(completion.accountId);
+    await this.launch(completion, request);
+    return completion;
+  }
+
+  /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
+  private launch(completion: Completion, request: UpstreamRequest): Promise<void> {
+    const live = new LiveCompletion(completion, request, this.events);
+    this.running.set(completion.id, live);
+    // The completion runs even if its log could not be opened: it is charged
+    // and settled in Postgres, and replays read it from there.
+    const opened = this.events.open(completion.id).catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'could not open the completion event log'));
+    const done = this.run(live)
+      .catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'completion run failed'))
+      .finally(() => {
+        this.running.delete(completion.id);
+        this.settled.delete(done);
+      });
+    this.settled.add(done);
+    return opened;
+  }
+
+  private async run(live: LiveCompletion): Promise<void> {
+    const { completion } = live;
+    const log = this.logger.child({ completionId: completion.id, model: completion.modelId });
+    log.info('completion started');
+    let failure: UpstreamError | undefined;
+    try {
+      for await (const chunk of this.upstream.streamChat(live.request, live.abort.signal)) {
+        if (chunk.contentDelta) live.addText(chunk.contentDelta);
+        if (chunk.toolCallDeltas) live.addToolCalls(chunk.toolCallDeltas);
+        if (chunk.finishReason) live.finishReason = chunk.finishReason;
+        if (chunk.usage) live.usage = chunk.usage;
+      }
+    } catch (error) {
+      failure = error instanceof UpstreamError ? error : new UpstreamError('network', 'the upstream stream broke', { cause: error });
+    }
+    live.flush();
+    const settlement = this.settlementOf(live, failure);
+    const applied = await this.settleWithRetry(completion, settlement, log);
+    // Settled elsewhere already (an instance that looked dead was swept as
+    // INTERRUPTED): the stored row is the truth subscribers must see.
+    const settledRow = applied
+      ? { ...completion, ...settlement, cost: settlement.charge }
+      : ((await findCompletion(this.db, completion.id)) ?? { ...completion, ...settlement, cost: settlement.charge });
+    if (!applied) log.warn({ status: settledRow.status }, 'completion was already settled elsewhere');
+    live.finish(settledRow);
+    log.info(
+      { status: settlement.status, promptTokens: settlement.promptTokens, completionTokens: settlement.completionTokens, charged: formatMoney(settlement.charge), error: settlement.errorCode },
+      'completion settled',
+    );
+    if (applied) {
+      this.observer.settled(completion, settlement);
+      this.balances.publish(completion.accountId);
+    }
+  }
+
+  /**
+   * Settles, retrying while Postgres is unreachable (a restart, a failover)
+   * for about two minutes, so a completion does not stay running with its
+   * credits held because of one failed statement. Settling twice is harmless:
+   * the statement only touches a row that is still running.
+   */
+  private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await settle(this.db, completion, settlement);
+      } catch (error) {
+        if (attempt >= SETTLE_ATTEMPTS) throw error;
+        log.warn({ err: error, attempt }, 'settlement failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 8_000)));
+      }
+    }
+  }
+
+  /** What a run ends as, and what it costs. */
+  private settlementOf(live: LiveCompletion, failure: UpstreamError | undefined): Settlement {
+    const { completion, request } = live;
+    const base = {
+      content: live.content,
+      toolCalls: live.toolCalls.result(),
+      eventLog: live.storedLog,
+      finishReason: live.finishReason,
+      firstTokenAt: live.firstTokenAt,
+      finishedAt: new Date(),
+    };
+    const estimate = !live.usage;
+    const usage = live.usage ?? { promptTokens: estimatedPromptTokens(request), completionTokens: estimatedOutputTokens(live.outputBytes) };
+    const stop = this.stopReasons.get(live);
+    if (!failure) {
+      return { ...base, status: 'SUCCEEDED', ...usage, usageEstimated: estimate, charge: this.capped(costOfUsage(usage, completion), live), errorCode: null, errorMessage: null };
+    }
+    if (stop) {
+      // Cancelled by the caller, or by a shutdown past its deadline: what was
+      // generated before is charged; a cancel before the first token costs nothing.
+      const charge = live.hasOutput ? this.capped(costOfUsage(usage, completion), live) : 0n;
+      const [errorCode, errorMessage] =
+        stop === 'cancel'
+          ? ['CANCELLED', 'cancelled by the caller']
+          : ['SHUTDOWN', 'the server shut down before this completion finished; charged for what was generated'];
+      return { ...base, status: 'CANCELLED', ...usage, usageEstimated: estimate, charge, errorCode, errorMessage };
+    }
+    return {
+      ...base,
+      status: 'FAILED',
+      promptTokens: null,
+      completionTokens: null,
+      usageEstimated: null,
+      charge: 0n,
+      errorCode: `UPSTREAM_${failure.kind.toUpperCase()}`,
+      errorMessage: failure.message,
+    };
+  }
+
+  /** The charge never exceeds the reservation; a larger real cost is logged and absorbed. */
+  private capped(cost: bigint, live: LiveCompletion): bigint {
+    if (cost <= live.completion.reserved) return cost;
+    this.logger.warn({ completionId: live.completion.id, cost: formatMoney(cost), reserved: formatMoney(live.completion.reserved) }, 'usage exceeded the reservation; charging the reservation');
+    return live.completion.reserved;
+  }
+
+  /**
+   * Aborts the upstream request of a running completion; it settles as
+   * CANCELLED. Cancelling a settled completion returns it unchanged.
+   */
+  async cancel(viewer: Viewer, id: string): Promise<Completion> {
+    const completion = await this.find(viewer, id);
+    if (!activeStatuses.includes(completion.status)) return completion;
+    // Another instance may run it (several instances share Redis): ask it.
+    if (!this.abortRunning(completion.id, 'cancel')) await this.control.requestCancel(completion.id);
+    await this.settledOf(completion.id, REMOTE_CANCEL_WAIT_MS);
+    return (await findCompletion(this.db, completion.id)) ?? completion;
+  }
+
+  private abortRunning(id: string, reason: StopReason): boolean {
+    const live = this.running.get(id);
+    if (!live) return false;
+    this.stopReasons.set(live, reason);
+    live.abort.abort();
+    return true;
+  }
+
+  /** Waits, at most `timeoutMs`, for the completion's log to end. */
+  private async settledOf(id: string, timeoutMs: number): Promise<void> {
+    const iterator = await this.events.read(id, Number.MAX_SAFE_INTEGER - 1);
+    if (!iterator) return;
+    // The log ends with the terminal event, which is appended after the
+    // settlement committed; waiting for the log to end waits for that. An
+    // owner that died never ends it: its orphan sweep settles the row later.
+    const timer = setTimeout(() => void iterator.return?.(), timeoutMs);
+    try {
+      for await (const _ of { [Symbol.asyncIterator]: () => iterator }) void _;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A completion the viewer may see, or NOT_FOUND / FORBIDDEN. */
+  async find(viewer: Viewer, id: string): Promise<Completion> {
+    // One running here is known without a query (its row changes only when it settles).
+    const completion = this.running.get(id)?.completion ?? (await findCompletion(this.db, id));
+    if (!completion) throw new NotFoundError(`no completion ${id}`);
+    assertAccountAccess(viewer, completion.accountId);
+    return completion;
+  }
+
+  /** The completion as it is now (see `current`), or null when there is none. */
+  async get(viewer: Viewer, id: string): Promise<Completion | null> {
+    const completion = await findCompletion(this.db, id);
+    if (!completion) return null;
+    assertAccountAccess(viewer, completion.accountId);
+    return this.current(completion);
+  }
+
+  /** Several completions by id in one statement, in the order asked (null where there is none). */
+  async findMany(viewer: Viewer, ids: readonly string[]): Promise<(Completion | null)[]> {
+    const missing = ids.filter((id) => !this.running.has(id));
+    const stored = new Map((missing.length > 0 ? await findCompletions(this.db, missing) : []).map((c) => [c.id, c]));
+    return ids.map((id) => {
+      const completion = this.running.get(id)?.completion ?? stored.get(id);
+      if (!completion) return null;
+      assertAccountAccess(viewer, completion.accountId);
+      return completion;
+    });
+  }
+
+  /** An account's completions, newest first, each as it is now. */
+  async list(viewer: Viewer, accountId: string, page: PageRequest): Promise<Completion[]> {
+    assertAccountAccess(viewer, accountId);
+    return Promise.all((await listCompletions(this.db, accountId, page)).map((c) => this.current(c)));
+  }
+
+  count(viewer: Viewer, accountId: string): Promise<number> {
+    assertAccountAccess(viewer, accountId);
+    return countCompletions(this.db, accountId);
+  }
+
+  /**
+   * The completion as it is now: a running one shows STREAMING and its text
+   * so far from the event log (the row is only written at start and end).
+   */
+  private async current(completion: Completion): Promise<Completion> {
+    if (!activeStatuses.includes(completion.status)) return completion;
+    const events = await this.events.snapshot(completion.id);
+    if (!events || events.length === 0) return completion;
+    const last = events[events.length - 1];
+    if (last?.completion) return last.completion;
+    let content = '';
+    const toolCalls = new ToolCallAssembler();
+    for (const event of events) {
+      content += event.delta;
+      if (event.toolCallDeltas) toolCalls.add(event.toolCallDeltas);
+    }
+    return { ...completion, status: 'STREAMING', content, toolCalls: toolCalls.result() };
+  }
+
+  /**
+   * Every event with an index above `after`, in order, then the live ones,
+   * ending with the terminal event: from the live log while it lasts, from
+   * the settled row after.
+   */
+  async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<AsyncIterable<CompletionEvent>> {
+    const from = after ?? -1;
+    if (!Number.isInteger(from) || from < -1) throw new BadInputError(['after'], 'must be an event index (0 or more), or omitted');
+    return this.follow(await this.find(viewer, id), from);
+  }
+
+  /**
+   * Starts a completion (as `start`) and follows its events from the first:
+   * what a face that answers with the stream itself needs.
+   */
+  async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: AsyncIterable<CompletionEvent> }> {
+    const completion = await this.start(viewer, input);
+    return { completion, events: await this.follow(completion, -1) };
+  }
+
+  /** The events of a completion already read (and access-checked). */
+  private async follow(read: Completion, after: number): Promise<AsyncIterable<CompletionEvent>> {
+    let completion = read;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const live = await this.events.read(completion.id, after);
+      if (live) return live;
+      if (!activeStatuses.includes(completion.status)) return replayFromRow(completion, after);
+      // It may have settled and left the live log since the row was read.
+      completion = (await findCompletion(this.db, completion.id)) ?? completion;
+    }
+    throw new NotFoundError(
+      'this completion runs on another server instance and its events are not shared here; configure REDIS_URL so instances share events',
+    );
+  }
+
+  /**
+   * Ends the event logs of completions that another process settled as
+   * INTERRUPTED (their owner died), so that waiting subscribers end too.
+   * One by one: a completion whose log cannot be ended must not leave the
+   * others' subscribers waiting.
+   */
+  async endInterrupted(ids: readonly string[]): Promise<void> {
+    this.logger.warn({ completionIds: ids }, 'completions left running by a stopped process were interrupted and released');
+    for (const id of ids) {
+      try {
+        const completion = await findCompletion(this.db, id);
+        if (!completion) continue;
+        await this.events.end(completion);
+        this.balances.publish(completion.accountId);
+      } catch (error) {
+        this.logger.warn({ err: error, completionId: id }, 'could not end the event stream of an interrupted completion');
+      }
+    }
+  }
+
+  /**
+   * Graceful stop: refuses new starts, waits up to `deadlineMs` for running
+   * completions to end, then cancels the rest (error SHUTDOWN, charged for
+   * what was generated) and waits for their settlement. Nothing is left
+   * PENDING or STREAMING.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.starting]);
+    const all = Promise.allSettled([...this.settled]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(timer);
+    for (const live of this.running.values()) {
+      this.stopReasons.set(live, 'shutdown');
+      live.abort.abort();
+    }
+    await Promise.allSettled([...this.settled]);
+  }
+}

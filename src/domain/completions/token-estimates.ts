@@ -1,0 +1,70 @@
+import { costOf } from '../money.js';
+import type { UpstreamRequest } from './upstream.js';
+
+// Token counts the gateway must guess, documented in the README:
+//
+// - The reservation must cover the worst case, so the prompt is counted as
+//   one token per UTF-8 byte (no tokenizer produces more tokens than bytes of
+//   text), plus 8 per message, plus 1,600 per image (Claude scales images down
+//   to at most about 1,600 tokens). Reservations are released at settlement,
+//   so over-estimating costs the customer nothing.
+// - When the upstream reports no usage, the charge uses the common estimate of
+//   one token per 4 UTF-8 bytes, of the prompt and of the generated text, and
+//   the completion is marked `usage.estimated`.
+
+const PER_MESSAGE = 8;
+const PER_IMAGE = 1600;
+const BYTES_PER_ESTIMATED_TOKEN = 4;
+
+function walkText(request: UpstreamRequest, visit: (text: string) => void): number {
+  let images = 0;
+  for (const message of request.messages) {
+    if (typeof message.content === 'string') visit(message.content);
+    else if (Array.isArray(message.content)) {
+      for (const part of message.content as { type?: string; text?: string }[]) {
+        if (part.type === 'image_url') images += 1;
+        else if (typeof part.text === 'string') visit(part.text);
+      }
+    }
+    if (message.toolCalls) visit(JSON.stringify(message.toolCalls));
+  }
+  if (request.tools) visit(JSON.stringify(request.tools));
+  if (request.responseFormat) visit(JSON.stringify(request.responseFormat));
+  return images;
+}
+
+function byteLengthOf(request: UpstreamRequest): { bytes: number; images: number } {
+  let bytes = 0;
+  const images = walkText(request, (text) => {
+    bytes += Buffer.byteLength(text);
+  });
+  return { bytes, images };
+}
+
+export function worstCasePromptTokens(request: UpstreamRequest): number {
+  const { bytes, images } = byteLengthOf(request);
+  return bytes + PER_MESSAGE * request.messages.length + PER_IMAGE * images;
+}
+
+export function estimatedPromptTokens(request: UpstreamRequest): number {
+  const { bytes, images } = byteLengthOf(request);
+  return Math.ceil(bytes / BYTES_PER_ESTIMATED_TOKEN) + PER_MESSAGE * request.messages.length + PER_IMAGE * images;
+}
+
+export function estimatedOutputTokens(outputBytes: number): number {
+  return Math.ceil(outputBytes / BYTES_PER_ESTIMATED_TOKEN);
+}
+
+export interface Prices {
+  inputPricePerMillion: bigint;
+  outputPricePerMillion: bigint;
+}
+
+/** What a completion may cost at most: the amount reserved when it starts. */
+export function worstCaseCost(request: UpstreamRequest, prices: Prices): bigint {
+  return costOf(worstCasePromptTokens(request), prices.inputPricePerMillion) + costOf(request.maxTokens, prices.outputPricePerMillion);
+}
+
+export function costOfUsage(usage: { promptTokens: number; completionTokens: number }, prices: Prices): bigint {
+  return costOf(usage.promptTokens, prices.inputPricePerMillion) + costOf(usage.completionTokens, prices.outputPricePerMillion);
+}

@@ -1,0 +1,93 @@
+import { TransactionRollbackError, and, count, eq, sql } from 'drizzle-orm';
+import type { Database } from '../../db/database.js';
+import { accountTable, ledgerTable } from '../../db/tables.js';
+import { BadInputError, NotFoundError } from '../errors.js';
+import { validateIdempotencyKey } from '../idempotency.js';
+import { assertUuid } from '../ids.js';
+import { pageClauses, type PageRequest, type SortKey } from '../pagination.js';
+
+export type LedgerEntry = typeof ledgerTable.$inferSelect;
+
+export interface GrantInput {
+  accountId: string;
+  amount: bigint;
+  note?: string | null;
+  idempotencyKey?: string | null;
+}
+
+/**
+ * Adds credits to an account.
+ *
+ * Invariant: accounts.balance = sum(ledger_entries.amount) of the account.
+ * The balance update and the ledger insert commit together; the balance
+ * update takes the account's row lock first, so concurrent grants serialise
+ * and each entry's balanceAfter is the balance right after it. A second grant
+ * with the same idempotency key waits for that lock, then hits the unique
+ * index, rolls its balance update back and returns the first grant's entry.
+ */
+export async function grantCredits(db: Database, input: GrantInput): Promise<LedgerEntry> {
+  assertUuid(input.accountId, ['accountId']);
+  const { amount } = input;
+  if (amount <= 0n) throw new BadInputError(['amount'], 'must be greater than zero');
+  const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+  const note = input.note?.trim() || null;
+  if (note && note.length > 1000) throw new BadInputError(['note'], 'must be at most 1000 characters');
+
+  const granted = await db.transaction(async (tx) => {
+    const [account] = await tx
+      .update(accountTable)
+      .set({ balance: sql`${accountTable.balance} + ${amount}` })
+      .where(eq(accountTable.id, input.accountId))
+      .returning({ balance: accountTable.balance });
+    if (!account) throw new NotFoundError(`no account ${input.accountId}`);
+    const [entry] = await tx
+      .insert(ledgerTable)
+      .values({ accountId: input.accountId, amount, balanceAfter: account.balance, kind: 'GRANT', note, idempotencyKey })
+      .onConflictDoNothing()
+      .returning();
+    if (!entry) tx.rollback();
+    return entry;
+  }).catch((error: unknown) => {
+    if (isRollback(error)) return undefined;
+    throw error;
+  });
+  if (granted) return granted;
+
+  const [earlier] = await db
+    .select()
+    .from(ledgerTable)
+    .where(and(eq(ledgerTable.accountId, input.accountId), eq(ledgerTable.idempotencyKey, idempotencyKey ?? '')));
+  if (!earlier) throw new Error('idempotent grant vanished');
+  if (earlier.amount !== amount) {
+    throw new BadInputError(['idempotencyKey'], 'was already used for a grant of a different amount; use a new key for a new grant');
+  }
+  return earlier;
+}
+
+function isRollback(error: unknown): boolean {
+  return error instanceof TransactionRollbackError;
+}
+
+const ledgerOrder: SortKey = {
+  columns: [ledgerTable.id],
+  ofCursor: (cursor) => {
+    if (!/^\d{1,19}$/.test(cursor)) throw new BadInputError(['after'], `is not a ledger cursor: ${JSON.stringify(cursor)}`);
+    return sql`${BigInt(cursor)}`;
+  },
+  newestFirst: true,
+};
+
+export function listLedger(db: Database, accountId: string, page: PageRequest): Promise<LedgerEntry[]> {
+  const { where, orderBy } = pageClauses(ledgerOrder, page);
+  return db
+    .select()
+    .from(ledgerTable)
+    .where(and(eq(ledgerTable.accountId, accountId), where))
+    .orderBy(...orderBy)
+    .limit(page.limit);
+}
+
+export async function countLedger(db: Database, accountId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(ledgerTable).where(eq(ledgerTable.accountId, accountId));
+  return row?.n ?? 0;
+}

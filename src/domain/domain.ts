@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import { Authenticator } from './access/authenticator.js';
+import type { RateLimiter } from './access/rate-limiter.js';
+import { AccountService } from './accounts/account-service.js';
+import type { BalanceFeed } from './accounts/balance-feed.js';
+import { ApiKeyService } from './api-keys/api-key-service.js';
+import { ApiKeyHasher, loadPepper } from './api-keys/key-hasher.js';
+import { CatalogueCache } from './catalogue/catalogue-cache.js';
+import { CatalogueService } from './catalogue/catalogue-service.js';
+import { seedCatalogue } from './catalogue/seed.js';
+import type { CompletionControl } from './completions/completion-control.js';
+import type { CompletionObserver } from './completions/completion-observer.js';
+import { CompletionService } from './completions/completion-service.js';
+import type { CompletionEventLog } from './completions/event-log.js';
+import { InstanceRegistration } from './completions/instances.js';
+import type { UpstreamClient } from './completions/upstream.js';
+import { CreditService } from './credits/credit-service.js';
+import { UsageService } from './usage/usage-service.js';
+
+/** What the domain needs from the app: storage, the upstream, the realtime ports and observers. */
+export interface DomainDeps {
+  db: Database;
+  adminToken: string;
+  /** undefined: generate one and keep it in the database. */
+  apiKeyPepper: string | undefined;
+  upstream: UpstreamClient;
+  events: CompletionEventLog;
+  control: CompletionControl;
+  rateLimiter: RateLimiter;
+  balances: BalanceFeed;
+  observer: CompletionObserver;
+  /**
+   * With state shared between instances: how long an instance may miss
+   * heartbeats before others settle its completions as INTERRUPTED.
+   * undefined: this is the only instance.
+   */
+  instanceTimeoutMs: number | undefined;
+  logger: Logger;
+}
+
+/**
+ * The domain's entry points. Each takes the caller's Viewer, checks access
+ * itself and fires its own side effects; the faces only translate.
+ */
+export interface Domain {
+  authenticator: Authenticator;
+  accounts: AccountService;
+  apiKeys: ApiKeyService;
+  credits: CreditService;
+  catalogue: CatalogueService;
+  usage: UsageService;
+  completions: CompletionService;
+  /** Graceful stop: running completions finish (up to the deadline), then this instance deregisters. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
+export async function openDomain(deps: DomainDeps): Promise<Domain> {
+  const { db, logger } = deps;
+  await seedCatalogue(db);
+  const hasher = new ApiKeyHasher(await loadPepper(db, deps.apiKeyPepper));
+  const cache = new CatalogueCache(db);
+  const instanceId = randomUUID();
+  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId });
+  // Completions a dead process left running are settled INTERRUPTED; their
+  // event logs get a terminal event, so that waiting subscribers end too.
+  const instance = new InstanceRegistration(
+    db,
+    instanceId,
+    deps.instanceTimeoutMs,
+    (ids) => completions.endInterrupted(ids),
+    (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+  );
+  await instance.start();
+  return {
+    authenticator: new Authenticator(db, hasher, deps.adminToken, deps.rateLimiter, (error) => logger.warn({ err: error }, 'could not record API key use')),
+    accounts: new AccountService(db, deps.balances),
+    apiKeys: new ApiKeyService(db, hasher, cache),
+    credits: new CreditService(db, deps.balances),
+    catalogue: new CatalogueService(db, cache),
+    usage: new UsageService(db),
+    completions,
+    stop: async (deadlineMs) => {
+      await completions.stop(deadlineMs);
+      await instance.stop();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { Model } from '../../../domain/catalogue/model-record.js';
+import { builder } from '../builder.js';
+
+export const ModelRef = builder.objectRef<Model>('Model').implement({
+  description: 'A Claude model with its price. Prices are credits (USD) per million tokens.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'e.g. "anthropic/claude-sonnet-4-6"' }),
+    name: t.exposeString('name', { description: 'e.g. "Sonnet 4.6"' }),
+    aliases: t.exposeStringList('aliases', { description: 'Other names accepted wherever a model is named, e.g. "claude-sonnet-4-6".' }),
+    inputPricePerMillion: t.field({ type: 'Money', resolve: (m) => m.inputPricePerMillion }),
+    outputPricePerMillion: t.field({ type: 'Money', resolve: (m) => m.outputPricePerMillion }),
+    description: t.exposeString('description', { nullable: true }),
+    enabled: t.exposeBoolean('enabled', { description: 'Disabled models refuse new completions.' }),
+    recommended: t.exposeBoolean('recommended', { description: 'The default choice for new integrations.' }),
+    maxOutputTokens: t.exposeInt('maxOutputTokens', { description: 'The largest maxTokens a completion may ask for.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  models: t.field({
+    type: [ModelRef],
+    description: 'Every model with its price, disabled ones included. No token needed.',
+    resolve: (_root, _args, { domain }) => domain.catalogue.list(),
+  }),
+  model: t.field({
+    type: ModelRef,
+    nullable: true,
+    description: 'A model by id or alias; null when there is none. No token needed.',
+    args: { id: t.arg.string({ required: true }) },
+    resolve: async (_root, { id }, { domain }) => (await domain.catalogue.find(id)) ?? null,
+  }),
+}));
+
+const UpdateModelInput = builder.inputType('UpdateModelInput', {
+  fields: (t) => ({
+    id: t.string({ required: true, description: 'Model id or alias.' }),
+    inputPricePerMillion: t.field({ type: 'Money' }),
+    outputPricePerMillion: t.field({ type: 'Money' }),
+    enabled: t.boolean(),
+    recommended: t.boolean(),
+    description: t.string(),
+    maxOutputTokens: t.int(),
+  }),
+});
+
+builder.mutationField('updateModel', (t) =>
+  t.field({
+    type: ModelRef,
+    description: 'Admin: change prices, limits or availability. Running completions keep the prices they started with.',
+    args: { input: t.arg({ type: UpdateModelInput, required: true }) },
+    resolve: (_root, { input }, { viewer, domain }) =>
+      domain.catalogue.update(viewer, input.id, {
+        inputPricePerMillion: input.inputPricePerMillion ?? undefined,
+        outputPricePerMillion: input.outputPricePerMillion ?? undefined,
+        enabled: input.enabled ?? undefined,
+        recommended: input.recommended ?? undefined,
+        description: input.description,
+        maxOutputTokens: input.maxOutputTokens ?? undefined,
+      }),
+  }),
+);

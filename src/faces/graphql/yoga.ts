@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createGraphQLError, createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../../config.js';
+import { RateLimitedError } from '../../domain/errors.js';
+import type { Domain } from '../../domain/domain.js';
+import type { Logger } from '../../logger.js';
+import type { Context } from './context.js';
+import { toGraphQLError } from './errors.js';
+import { graphiqlExamples } from './graphiql-examples.js';
+import { createLoaders } from './loaders.js';
+import { useActiveSubscriptions, type Counter } from './plugins/active-subscriptions.js';
+import { useArmor } from './plugins/armor.js';
+import { useCsrfPrevention } from './plugins/csrf-prevention.js';
+import { createMaskError } from './plugins/error-masking.js';
+import { useDisableIntrospection } from './plugins/introspection.js';
+import { useRefuseNulCharacters } from './plugins/nul-characters.js';
+import { useOperationNameLog } from './plugins/operation-name-log.js';
+import { useRequestParseErrors } from './plugins/request-parse-errors.js';
+
+export type ServerContext = { req: IncomingMessage; res: ServerResponse };
+export type Yoga = YogaServerInstance<ServerContext, Context>;
+
+let graphiqlPage: string | undefined;
+
+/**
+ * GraphiQL from the installed package, not from a CDN: it must work on
+ * machines without internet access. The page (about 9 MB, assets inlined)
+ * is rendered once, as its options never change.
+ */
+function renderLocalGraphiQL(options?: GraphiQLOptions): string {
+  graphiqlPage ??= renderGraphiQL(options);
+  return graphiqlPage;
+}
+
+/** What the GraphQL face needs: the domain, its settings, a log and a gauge of open subscriptions. */
+export interface GraphQLFaceDeps {
+  domain: Domain;
+  config: Pick<Config, 'graphiql' | 'introspection' | 'maxRequestBytes' | 'queryLimits'>;
+  logger: Logger;
+  activeSubscriptions: Counter;
+}
+
+export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions }: GraphQLFaceDeps): Yoga {
+  return createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: config.graphiql ? graphiqlExamples : false,
+    renderGraphiQL: renderLocalGraphiQL,
+    maskedErrors: { maskError: createMaskError(logger) },
+    // 413 before parsing, whether the body declares its length or is chunked.
+    maxRequestBodySize: config.maxRequestBytes,
+    // Envelop plugins run for HTTP, SSE and WebSocket alike (websocket.ts goes through getEnveloped).
+    plugins: [
+      useCsrfPrevention(),
+      useRequestParseErrors(),
+      useArmor(config.queryLimits, { blockFieldSuggestions: !config.introspection }),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useRefuseNulCharacters(),
+      useActiveSubscriptions(activeSubscriptions),
+      useOperationNameLog(),
+    ],
+    logging: {
+      debug: (...args) => logger.debug(args.join(' ')),
+      info: (...args) => logger.info(args.join(' ')),
+      warn: (...args) => logger.warn(args.join(' ')),
+      // Yoga logs here every error that maskError replaced, expected ones
+      // (BAD_USER_INPUT …) included; maskError itself logs the unexpected
+      // ones at error level, with their cause. An error goes through the err
+      // serializer, never as text: a failed statement's text holds its parameters.
+      error: (...args) => {
+        const err = args.find((arg) => arg instanceof Error);
+        if (err) logger.debug({ err }, 'an error was masked');
+        else logger.debug(args.join(' '));
+      },
+    },
+    context: async ({ request }): Promise<Context> => {
+      try {
+        const viewer = await domain.authenticator.authenticate(request.headers.get('authorization'));
+        return { viewer, domain, requestId: request.headers.get('x-request-id') ?? randomUUID(), loaders: createLoaders(domain, viewer) };
+      } catch (error) {
+        // Bad credentials (401) and a key over its rate (429) fail the whole
+        // request before execution.
+        const refused = toGraphQLError(error);
+        if (!refused) throw error;
+        const http =
+          error instanceof RateLimitedError
+            ? { status: 429, headers: { 'retry-after': String(error.retryAfterSeconds) } }
+            : { status: 401 };
+        throw createGraphQLError(refused.message, { extensions: { ...refused.extensions, http } });
+      }
+    },
+  });
+}

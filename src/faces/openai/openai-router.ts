@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Viewer } from '../../domain/access/viewer.js';
+import type { Domain } from '../../domain/domain.js';
+import { sendJson } from '../../http/json.js';
+import type { Logger } from '../../logger.js';
+import { handleChatCompletion } from './chat-completions.js';
+import { sendError } from './http-json.js';
+import { modelById, modelList } from './models.js';
+import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
+
+// The OpenAI-compatible REST API under /v1, served by the same node:http
+// server as GraphQL. It is a face like the GraphQL schema: it authenticates
+// with the same Authenticator and calls the same domain.
+
+/** What the OpenAI face needs. */
+export interface OpenAIFaceDeps {
+  domain: Domain;
+  /** Largest request body (MAX_REQUEST_BYTES, the same as GraphQL's). */
+  maxRequestBytes: number;
+  logger: Logger;
+}
+
+const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?', 1)[0] as string;
+
+type Handler = (face: OpenAIFaceDeps, viewer: Viewer, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function methodNotAllowed(req: IncomingMessage, allowed: string): OpenAIHttpError {
+  return new OpenAIHttpError(405, `${req.method} is not allowed on ${pathOf(req)}; use ${allowed}.`, 'invalid_request_error', 'method_not_allowed', null, { allow: allowed });
+}
+
+// Model ids contain a slash ("anthropic/…"), which SDKs send encoded or not.
+function decodedModelId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function routeOf(req: IncomingMessage): { method: string; handle: Handler } | undefined {
+  const path = pathOf(req);
+  if (path === '/v1/models') return { method: 'GET', handle: async (face, _viewer, _req, res) => sendJson(res, 200, await modelList(face.domain.catalogue)) };
+  if (path.startsWith('/v1/models/')) {
+    const id = decodedModelId(path.slice('/v1/models/'.length));
+    return { method: 'GET', handle: async (face, _viewer, _req, res) => sendJson(res, 200, await modelById(face.domain.catalogue, id)) };
+  }
+  if (path === '/v1/chat/completions') return { method: 'POST', handle: handleChatCompletion };
+  return undefined;
+}
+
+async function route(face: OpenAIFaceDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // A bad key fails every request, public ones included, as over GraphQL.
+  const viewer = await face.domain.authenticator.authenticate(req.headers.authorization);
+  const route = routeOf(req);
+  if (!route) throw new OpenAIHttpError(404, `Unknown request URL: ${req.method} ${pathOf(req)}.`, 'invalid_request_error', 'unknown_url');
+  if (req.method !== route.method) throw methodNotAllowed(req, route.method);
+  await route.handle(face, viewer, req, res);
+}
+
+/**
+ * Answers every request below /v1 (and returns true), each failure with an
+ * OpenAI error body; returns false for any other path.
+ */
+export function openAIRoutes(face: OpenAIFaceDeps) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = pathOf(req);
+    if (path !== '/v1' && !path.startsWith('/v1/')) return false;
+    route(face, req, res).catch((error: unknown) => {
+      // A client that left mid-request needs no answer.
+      if (res.headersSent || req.socket.destroyed) {
+        res.destroy();
+        return;
+      }
+      const answer = toOpenAIError(error);
+      if (!answer) face.logger.error({ err: error, method: req.method, path }, 'unexpected error in a REST request');
+      sendError(res, answer ?? internalError());
+    });
+    return true;
+  };
+}

@@ -1,0 +1,26 @@
+import type { RateLimiter } from '../domain/access/rate-limiter.js';
+
+const WINDOW_MS = 60_000;
+
+/** The rate limiter of a lone instance: a window starts at the key's first request. */
+export class InProcessRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  async hit(keyId: string, perMinute: number): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
+    const now = Date.now();
+    let window = this.windows.get(keyId);
+    if (!window || now - window.start >= WINDOW_MS) {
+      // Expired windows are dropped lazily here rather than by a timer.
+      if (this.windows.size > 100_000) this.sweep(now);
+      window = { start: now, count: 0 };
+      this.windows.set(keyId, window);
+    }
+    window.count += 1;
+    const retryAfterSeconds = Math.max(1, Math.ceil((window.start + WINDOW_MS - now) / 1000));
+    return { allowed: window.count <= perMinute, retryAfterSeconds };
+  }
+
+  private sweep(now: number): void {
+    for (const [key, window] of this.windows) if (now - window.start >= WINDOW_MS) this.windows.delete(key);
+  }
+}

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAccount } from '../helpers/fixtures.js';
+import { codeOf, gql } from '../helpers/graphql.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ DATABASE_STATEMENT_TIMEOUT_MS: '300' });
+});
+afterAll(() => server.stop());
+
+it('cancels a statement that runs past DATABASE_STATEMENT_TIMEOUT_MS instead of holding the request', async () => {
+  const accountId = await createAccount(server);
+  // Another session holds the account's row lock, so the grant's update waits on it.
+  const blocker = await server.pg.connect();
+  try {
+    await blocker.query('begin');
+    await blocker.query('select 1 from accounts where id = $1 for update', [accountId]);
+    const started = Date.now();
+    const response = await gql(server, 'mutation($input: GrantCreditsInput!) { grantCredits(input: $input) { id } }', {
+      token: server.adminToken,
+      variables: { input: { accountId, amount: '1' } },
+    });
+    expect(codeOf(response)).toBe('INTERNAL_SERVER_ERROR');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(server.logs.some((line) => line.includes('"code":"57014"'))).toBe(true);
+  } finally {
+    await blocker.query('rollback');
+    blocker.release();
+  }
+});
+
+it('logs an idle connection that the database closed', async () => {
+  await createAccount(server);
+  await server.pg.query(
+    `select pg_terminate_backend(pid) from pg_stat_activity
+     where datname = current_database() and pid <> pg_backend_pid() and state = 'idle'`,
+  );
+  for (let attempt = 0; attempt < 50 && !server.logs.some((line) => line.includes('"code":"57P01"')); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(server.logs.filter((line) => line.includes('"code":"57P01"')).map((line) => JSON.parse(line).level)).toContain(40);
+});
