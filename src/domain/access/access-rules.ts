@@ -1,4 +1,3 @@
-import { hasLimits } from '../api-keys/api-key-limits.js';
 import { BadInputError, ForbiddenError, UnauthenticatedError } from '../errors.js';
 import { assertUuid } from '../ids.js';
 import type { Viewer } from './viewer.js';
@@ -23,6 +22,11 @@ export function assertAccountAccess(viewer: Viewer, accountId: string): void {
   if (viewer.kind === 'apiKey' && viewer.accountId !== accountId) throw new ForbiddenError('this API key can only act on its own account');
 }
 
+/** As assertAccountAccess, for every account of a batch. */
+export function assertAccountsAccess(viewer: Viewer, accountIds: readonly string[]): void {
+  for (const id of accountIds) assertAccountAccess(viewer, id);
+}
+
 /**
  * The account an operation acts on. A key acts on its own account (naming
  * another is FORBIDDEN); the admin has no account of its own and must name
@@ -37,18 +41,4 @@ export function accountFor(viewer: Viewer, requested: string | null | undefined)
   if (!requested) throw new BadInputError(['accountId'], 'the admin token acts for no account of its own: name the account');
   assertUuid(requested, ['accountId']);
   return requested;
-}
-
-/**
- * Who may create or revoke keys of an account: the admin, and a key of that
- * account without limits (it acts as the account's owner). A key with any
- * limit may only revoke itself: creating keys, or revoking others, would let
- * it escape its own limits.
- */
-export function assertMayManageKeys(viewer: Viewer, accountId: string, revokingKeyId?: string): void {
-  assertAccountAccess(viewer, accountId);
-  if (viewer.kind !== 'apiKey' || !hasLimits(viewer.apiKey) || revokingKeyId === viewer.apiKey.id) return;
-  throw new ForbiddenError(
-    revokingKeyId ? 'a key with limits may only revoke itself' : 'a key with limits cannot create keys; ask the admin or use a key without limits',
-  );
 }

@@ -1,11 +1,11 @@
 import type { Database } from '../../db/database.js';
-import { accountFor, assertAccountAccess, assertAdmin, assertMayManageKeys } from '../access/access-rules.js';
+import { accountFor, assertAccountAccess, assertAccountsAccess, assertAdmin } from '../access/access-rules.js';
 import type { Viewer } from '../access/viewer.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
 import { modelNamed } from '../catalogue/model-record.js';
-import { NotFoundError } from '../errors.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import { validateName } from '../names.js';
-import { validateLimits, type ApiKeyLimits } from './api-key-limits.js';
+import { hasLimits, validateLimits, type ApiKeyLimits } from './api-key-limits.js';
 import { findApiKey, insertApiKey, listApiKeysOf, revokeApiKey, updateApiKey, type ApiKey } from './api-key-record.js';
 import type { ApiKeyHasher } from './key-hasher.js';
 import { displayPrefixOf, generateApiKey } from './key-secret.js';
@@ -51,7 +51,7 @@ export class ApiKeyService {
 
   /** The keys of each account asked for, newest first, revoked ones included: one statement for all. */
   async listOf(viewer: Viewer, accountIds: readonly string[]): Promise<ApiKey[][]> {
-    for (const id of accountIds) assertAccountAccess(viewer, id);
+    assertAccountsAccess(viewer, accountIds);
     const keys = await listApiKeysOf(this.db, accountIds);
     return accountIds.map((id) => keys.filter((key) => key.accountId === id));
   }
@@ -62,4 +62,18 @@ export class ApiKeyService {
     const models = await this.catalogue.models();
     return validateLimits(input, (name) => modelNamed(models, name)?.id);
   }
+}
+
+/**
+ * Who may create or revoke keys of an account: the admin, and a key of that
+ * account without limits (it acts as the account's owner). A key with any
+ * limit may only revoke itself: creating keys, or revoking others, would let
+ * it escape its own limits.
+ */
+function assertMayManageKeys(viewer: Viewer, accountId: string, revokingKeyId?: string): void {
+  assertAccountAccess(viewer, accountId);
+  if (viewer.kind !== 'apiKey' || !hasLimits(viewer.apiKey) || revokingKeyId === viewer.apiKey.id) return;
+  throw new ForbiddenError(
+    revokingKeyId ? 'a key with limits may only revoke itself' : 'a key with limits cannot create keys; ask the admin or use a key without limits',
+  );
 }

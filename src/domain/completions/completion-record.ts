@@ -2,7 +2,7 @@ import { and, count, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../../db/database.js';
 import { accountTable, apiKeyTable, completionTable } from '../../db/tables.js';
 import { assertUuid } from '../ids.js';
-import { creationOrder, pageClauses, type PageRequest } from '../pagination.js';
+import { countsByOwner, creationOrder, groupByOwner, pageClauses, type PageRequest } from '../pagination.js';
 
 // Persistence of completions. A completion costs two writes whatever its
 // length: one statement reserves credits (and the key's limits) and inserts
@@ -194,17 +194,30 @@ export async function findByIdempotencyKey(db: Database, accountId: string, key:
 
 const completionOrder = creationOrder(completionTable, true);
 
-export function listCompletions(db: Database, accountId: string, page: PageRequest): Promise<Completion[]> {
-  const { where, orderBy } = pageClauses(completionOrder, page);
-  return db
+/** A page of each account's completions, newest first, in one statement (see listLedgerOf). */
+export async function listCompletionsOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<Completion[][]> {
+  const { where, orderBy, orderByIn } = pageClauses(completionOrder, page);
+  const completion = db
     .select()
     .from(completionTable)
-    .where(and(eq(completionTable.accountId, accountId), where))
+    .where(and(eq(completionTable.accountId, accountTable.id), where))
     .orderBy(...orderBy)
-    .limit(page.limit);
+    .limit(page.limit)
+    .as('completion');
+  const rows = await db
+    .select({ completion: completion._.selectedFields })
+    .from(accountTable)
+    .crossJoinLateral(completion)
+    .where(inArray(accountTable.id, [...accountIds]))
+    .orderBy(accountTable.id, ...orderByIn('completion'));
+  return groupByOwner(accountIds, rows.map((r) => r.completion), (c) => c.accountId);
 }
 
-export async function countCompletions(db: Database, accountId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(completionTable).where(eq(completionTable.accountId, accountId));
-  return row?.n ?? 0;
+export async function countCompletionsOf(db: Database, accountIds: readonly string[]): Promise<number[]> {
+  const rows = await db
+    .select({ accountId: completionTable.accountId, n: count() })
+    .from(completionTable)
+    .where(inArray(completionTable.accountId, [...accountIds]))
+    .groupBy(completionTable.accountId);
+  return countsByOwner(accountIds, rows);
 }

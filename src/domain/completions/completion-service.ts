@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
-import { accountFor, assertAccountAccess } from '../access/access-rules.js';
+import { accountFor, assertAccountAccess, assertAccountsAccess } from '../access/access-rules.js';
 import type { Viewer } from '../access/viewer.js';
 import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
@@ -25,12 +25,12 @@ import type { CompletionEvent } from './completion-event.js';
 import type { CompletionObserver } from './completion-observer.js';
 import {
   activeStatuses,
-  countCompletions,
+  countCompletionsOf,
   findByIdempotencyKey,
   findCompletion,
   findCompletions,
   insertReserved,
-  listCompletions,
+  listCompletionsOf,
   settle,
   type Completion,
   type ReserveOutcome,
@@ -383,15 +383,16 @@ export class CompletionService {
     });
   }
 
-  /** An account's completions, newest first, each as it is now. */
-  async list(viewer: Viewer, accountId: string, page: PageRequest): Promise<Completion[]> {
-    assertAccountAccess(viewer, accountId);
-    return Promise.all((await listCompletions(this.db, accountId, page)).map((c) => this.current(c)));
+  /** A page of each account's completions, newest first, each as it is now: one statement for all. */
+  async listOf(viewer: Viewer, accountIds: readonly string[], page: PageRequest): Promise<Completion[][]> {
+    assertAccountsAccess(viewer, accountIds);
+    const pages = await listCompletionsOf(this.db, accountIds, page);
+    return Promise.all(pages.map((completions) => Promise.all(completions.map((c) => this.current(c)))));
   }
 
-  count(viewer: Viewer, accountId: string): Promise<number> {
-    assertAccountAccess(viewer, accountId);
-    return countCompletions(this.db, accountId);
+  countOf(viewer: Viewer, accountIds: readonly string[]): Promise<number[]> {
+    assertAccountsAccess(viewer, accountIds);
+    return countCompletionsOf(this.db, accountIds);
   }
 
   /**

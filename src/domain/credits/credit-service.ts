@@ -1,9 +1,9 @@
 import type { Database } from '../../db/database.js';
-import { assertAccountAccess, assertAdmin } from '../access/access-rules.js';
+import { assertAccountsAccess, assertAdmin } from '../access/access-rules.js';
 import type { Viewer } from '../access/viewer.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { PageRequest } from '../pagination.js';
-import { countLedger, grantCredits, listLedger, type GrantInput, type LedgerEntry } from './ledger.js';
+import { countLedgerOf, grantCredits, listLedgerOf, type GrantInput, type LedgerEntry } from './ledger.js';
 
 /** Credits: granted by the admin, read through the ledger by the account's keys. */
 export class CreditService {
@@ -19,13 +19,14 @@ export class CreditService {
     return entry;
   }
 
-  ledger(viewer: Viewer, accountId: string, page: PageRequest): Promise<LedgerEntry[]> {
-    assertAccountAccess(viewer, accountId);
-    return listLedger(this.db, accountId, page);
+  /** A page of each account's ledger, newest first: one statement for all. */
+  ledgerOf(viewer: Viewer, accountIds: readonly string[], page: PageRequest): Promise<LedgerEntry[][]> {
+    assertAccountsAccess(viewer, accountIds);
+    return listLedgerOf(this.db, accountIds, page);
   }
 
-  countLedger(viewer: Viewer, accountId: string): Promise<number> {
-    assertAccountAccess(viewer, accountId);
-    return countLedger(this.db, accountId);
+  countLedgerOf(viewer: Viewer, accountIds: readonly string[]): Promise<number[]> {
+    assertAccountsAccess(viewer, accountIds);
+    return countLedgerOf(this.db, accountIds);
   }
 }

@@ -1,10 +1,10 @@
-import { TransactionRollbackError, and, count, eq, sql } from 'drizzle-orm';
+import { TransactionRollbackError, and, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { accountTable, ledgerTable } from '../../db/tables.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { validateIdempotencyKey } from '../idempotency.js';
 import { assertUuid } from '../ids.js';
-import { pageClauses, type PageRequest, type SortKey } from '../pagination.js';
+import { countsByOwner, groupByOwner, pageClauses, type PageRequest, type SortKey } from '../pagination.js';
 
 export type LedgerEntry = typeof ledgerTable.$inferSelect;
 
@@ -77,17 +77,34 @@ const ledgerOrder: SortKey = {
   newestFirst: true,
 };
 
-export function listLedger(db: Database, accountId: string, page: PageRequest): Promise<LedgerEntry[]> {
-  const { where, orderBy } = pageClauses(ledgerOrder, page);
-  return db
+/**
+ * A page of each account's ledger, newest first, in one statement: a
+ * LATERAL subquery per account reads its page through the account's index,
+ * exactly as a page of one account would.
+ */
+export async function listLedgerOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<LedgerEntry[][]> {
+  const { where, orderBy, orderByIn } = pageClauses(ledgerOrder, page);
+  const entry = db
     .select()
     .from(ledgerTable)
-    .where(and(eq(ledgerTable.accountId, accountId), where))
+    .where(and(eq(ledgerTable.accountId, accountTable.id), where))
     .orderBy(...orderBy)
-    .limit(page.limit);
+    .limit(page.limit)
+    .as('entry');
+  const rows = await db
+    .select({ entry: entry._.selectedFields })
+    .from(accountTable)
+    .crossJoinLateral(entry)
+    .where(inArray(accountTable.id, [...accountIds]))
+    .orderBy(accountTable.id, ...orderByIn('entry'));
+  return groupByOwner(accountIds, rows.map((r) => r.entry), (e) => e.accountId);
 }
 
-export async function countLedger(db: Database, accountId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(ledgerTable).where(eq(ledgerTable.accountId, accountId));
-  return row?.n ?? 0;
+export async function countLedgerOf(db: Database, accountIds: readonly string[]): Promise<number[]> {
+  const rows = await db
+    .select({ accountId: ledgerTable.accountId, n: count() })
+    .from(ledgerTable)
+    .where(inArray(ledgerTable.accountId, [...accountIds]))
+    .groupBy(ledgerTable.accountId);
+  return countsByOwner(accountIds, rows);
 }

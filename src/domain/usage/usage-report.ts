@@ -1,7 +1,8 @@
-import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { accountTable, completionTable } from '../../db/tables.js';
 import { BadInputError, field, say } from '../errors.js';
+import { groupByOwner } from '../pagination.js';
 
 export type UsageGrouping = 'MODEL' | 'DAY';
 
@@ -55,20 +56,31 @@ function inRange(range: UsageRange): SQL | undefined {
   return and(gte(completionTable.createdAt, range.from), lt(completionTable.createdAt, range.to));
 }
 
-/** One account's completions in a range, grouped by model and/or UTC day. */
-export async function accountUsage(db: Database, accountId: string, range: UsageRange, groupBy: UsageGrouping[]): Promise<UsageRow[]> {
+const noUsage: UsageTotals = { completions: 0, failed: 0, promptTokens: 0, completionTokens: 0, cost: 0n, meanTimeToFirstTokenMs: null };
+
+/**
+ * Each account's completions in a range, grouped by model and/or UTC day, in
+ * one statement for all the accounts. Without grouping, an account has one
+ * row of totals even when it has no completions.
+ */
+export async function accountUsageOf(db: Database, accountIds: readonly string[], range: UsageRange, groupBy: UsageGrouping[]): Promise<UsageRow[][]> {
   const byModel = groupBy.includes('MODEL');
   const byDay = groupBy.includes('DAY');
   const groups: SQL[] = [];
   if (byModel) groups.push(sql`${completionTable.modelId}`);
   if (byDay) groups.push(day);
   const rows = await db
-    .select({ modelId: byModel ? completionTable.modelId : sql<null>`null`, day: byDay ? day : sql<null>`null`, ...totals })
+    .select({ accountId: completionTable.accountId, modelId: byModel ? completionTable.modelId : sql<null>`null`, day: byDay ? day : sql<null>`null`, ...totals })
     .from(completionTable)
-    .where(and(eq(completionTable.accountId, accountId), inRange(range)))
-    .groupBy(...groups)
-    .orderBy(...(groups.length > 0 ? groups : [sql`1`]));
-  return rows.map((r) => ({ ...r, cost: BigInt(r.cost) }));
+    .where(and(inArray(completionTable.accountId, [...accountIds]), inRange(range)))
+    .groupBy(completionTable.accountId, ...groups)
+    .orderBy(completionTable.accountId, ...groups);
+  const usage = groupByOwner(
+    accountIds,
+    rows.map(({ accountId, ...r }) => ({ accountId, row: { ...r, cost: BigInt(r.cost) } })),
+    (r) => r.accountId,
+  ).map((owned) => owned.map((r) => r.row));
+  return groups.length > 0 ? usage : usage.map((owned) => (owned.length > 0 ? owned : [{ ...noUsage, modelId: null, day: null }]));
 }
 
 export interface AccountUsageRow extends UsageTotals {

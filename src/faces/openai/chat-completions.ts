@@ -9,7 +9,7 @@ import { parseChatRequest } from './chat-request.js';
 import { chatCompletionOf, ChunkStream, terminalErrorOf } from './chat-response.js';
 import { readJsonBody, sendError } from './http-json.js';
 import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
-import type { OpenAIFaceDeps } from './openai-router.js';
+import type { OpenAIFaceDeps } from './openai-face.js';
 
 // POST /v1/chat/completions: the same CompletionService.startStreaming as the
 // startCompletion mutation (validation, reservation, idempotency), then the

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Viewer } from '../../domain/access/viewer.js';
-import type { Domain } from '../../domain/domain.js';
 import { sendJson } from '../../http/json.js';
-import type { Logger } from '../../logger.js';
 import { handleChatCompletion } from './chat-completions.js';
+import type { OpenAIFaceDeps } from './openai-face.js';
 import { sendError } from './http-json.js';
 import { modelById, modelList } from './models.js';
 import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
@@ -12,13 +11,6 @@ import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.j
 // server as GraphQL. It is a face like the GraphQL schema: it authenticates
 // with the same Authenticator and calls the same domain.
 
-/** What the OpenAI face needs. */
-export interface OpenAIFaceDeps {
-  domain: Domain;
-  /** Largest request body (MAX_REQUEST_BYTES, the same as GraphQL's). */
-  maxRequestBytes: number;
-  logger: Logger;
-}
 
 const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?', 1)[0] as string;
 

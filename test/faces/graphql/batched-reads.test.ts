@@ -25,6 +25,11 @@ async function statementsOf(query: string, token: string): Promise<string[]> {
 }
 
 const accountsWithKeys = '{ accounts(first: 50) { edges { node { apiKeys { id } } } } }';
+const accountsWithLists = `{ accounts(first: 50) { edges { node {
+  ledger(first: 5) { totalCount edges { node { id } } }
+  completions(first: 5) { totalCount edges { node { id } } }
+  usage(groupBy: []) { completions cost }
+} } } }`;
 const ledgerWithCompletions = '{ viewer { ledger(first: 100) { edges { node { completion { model { id } } } } } } }';
 
 async function addAccountsWithKeys(count: number): Promise<void> {
@@ -51,6 +56,25 @@ describe('a list query', () => {
     const large = await statementsOf(accountsWithKeys, server.adminToken);
     expect(large.filter((s) => /from "api_keys"/.test(s))).toHaveLength(1);
     expect(large).toHaveLength(small.length);
+  });
+
+  it("reads every account's ledger, completions and usage in one statement each, whether the page holds 2 accounts or 50", async () => {
+    const fresh = await startServerWithSimulator({ QUERY_MAX_COST: '50000' });
+    try {
+      const count = async (accounts: number) => {
+        for (let i = 0; i < accounts; i++) await fundedCustomer(fresh.server, '1');
+        const before = fresh.server.statements.length;
+        const data = await gqlOk<{ accounts: { edges: { node: { ledger: { totalCount: number } } }[] } }>(fresh.server, accountsWithLists, { token: fresh.server.adminToken });
+        expect(data.accounts.edges.every((e) => e.node.ledger.totalCount === 1)).toBe(true);
+        return fresh.server.statements.slice(before).filter((s) => !/from "models"/.test(s));
+      };
+      const small = await count(2);
+      const large = await count(48);
+      expect(large.filter((s) => /from "ledger_entries"/.test(s))).toHaveLength(2);
+      expect(large).toHaveLength(small.length);
+    } finally {
+      await fresh.server.stop();
+    }
   });
 
   it("reads every ledger entry's completion in one statement, whether the page holds 2 charges or 100", async () => {

@@ -36,12 +36,12 @@ AccountRef.implement({
       {
         type: LedgerEntryRef,
         description: 'Newest first.',
-        resolve: (a, args, { viewer, domain }) =>
+        resolve: (a, args, { loaders }) =>
           connectionOf(
             args,
-            (page) => domain.credits.ledger(viewer, a.id, page),
+            (page) => loaders.ledgerOf(page).load(a.id),
             (e) => e.id.toString(),
-            () => domain.credits.countLedger(viewer, a.id),
+            () => loaders.ledgerCount.load(a.id),
           ),
       },
       { name: 'LedgerConnection', fields: (c) => ({ totalCount: c.int({ resolve: (conn) => conn.totalCount() }) }) },

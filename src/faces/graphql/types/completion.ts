@@ -88,12 +88,12 @@ builder.objectField(AccountRef, 'completions', (t) =>
     {
       type: CompletionRef,
       description: 'Newest first.',
-      resolve: (account, args, { viewer, domain }) =>
+      resolve: (account, args, { loaders }) =>
         connectionOf(
           args,
-          (page) => domain.completions.list(viewer, account.id, page),
+          (page) => loaders.completionsOf(page).load(account.id),
           (c) => c.id,
-          () => domain.completions.count(viewer, account.id),
+          () => loaders.completionCount.load(account.id),
         ),
     },
     { name: 'CompletionConnection', fields: (c) => ({ totalCount: c.int({ resolve: (conn) => conn.totalCount() }) }) },

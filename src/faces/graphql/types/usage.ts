@@ -46,7 +46,7 @@ builder.objectField(AccountRef, 'usage', (t) =>
       to: t.arg({ type: 'DateTime' }),
       groupBy: t.arg({ type: [UsageGroupingRef], defaultValue: ['MODEL'] }),
     },
-    resolve: (account, { from, to, groupBy }, { viewer, domain }) => domain.usage.ofAccount(viewer, account.id, { from, to }, groupBy ?? ['MODEL']),
+    resolve: (account, { from, to, groupBy }, { loaders }) => loaders.usageOf({ from, to }, groupBy ?? ['MODEL']).load(account.id),
   }),
 );
 

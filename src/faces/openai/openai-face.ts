@@ -1,0 +1,10 @@
+import type { Domain } from '../../domain/domain.js';
+import type { Logger } from '../../logger.js';
+
+/** What the OpenAI face needs. */
+export interface OpenAIFaceDeps {
+  domain: Domain;
+  /** Largest request body (MAX_REQUEST_BYTES, the same as GraphQL's). */
+  maxRequestBytes: number;
+  logger: Logger;
+}
