@@ -74,7 +74,7 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   );
   await instance.start();
   return {
-    authenticator: new Authenticator(db, hasher, deps.adminToken, deps.rateLimiter, (error) => logger.warn({ err: error }, 'could not record API key use')),
+    authenticator: new Authenticator(db, hasher, deps.adminToken, (error) => logger.warn({ err: error }, 'could not record API key use')),
     accounts: new AccountService(db, deps.balances),
     apiKeys: new ApiKeyService(db, hasher, cache),
     credits: new CreditService(db, deps.balances),

@@ -185,6 +185,27 @@ describe('idempotent starts', () => {
     await expectLedgerInvariant(server);
   });
 
+  it('refuse the key reused with a different request with BAD_USER_INPUT, and start nothing', async () => {
+    const { key, accountId } = await fundedCustomer(server, '1');
+    const first = await startCompletion(server, key, { idempotencyKey: 'reused' });
+    const other = await gql(server, startMutation, {
+      token: key,
+      variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('Another question'), idempotencyKey: 'reused' } },
+    });
+    expect(codeOf(other)).toBe('BAD_USER_INPUT');
+    expect(other.errors?.[0]?.extensions?.field).toBe('idempotencyKey');
+    expect(other.errors?.[0]?.message).toContain(first.id);
+    const { rows } = await server.pg.query('select count(*)::int as n from completions where account_id = $1', [accountId]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('treat a model alias and its id as the same request', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    const byAlias = await startCompletion(server, key, { model: 'claude-haiku-4-5', idempotencyKey: 'alias' });
+    const byId = await startCompletion(server, key, { model: 'anthropic/claude-haiku-4-5', idempotencyKey: 'alias' });
+    expect(byId.id).toBe(byAlias.id);
+  });
+
   it('start one completion when ten retries with one key race', async () => {
     const { key, accountId } = await fundedCustomer(server, '1');
     const ids = await Promise.all(Array.from({ length: 10 }, () => startCompletion(server, key, { idempotencyKey: 'race' })));

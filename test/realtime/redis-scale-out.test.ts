@@ -165,7 +165,7 @@ describe('several instances on one Redis', () => {
     expect(seen).toEqual(['1.00', '1.25']);
   });
 
-  it('counts a key’s requests per minute across instances', async () => {
+  it('counts the completions a key starts per minute across instances', async () => {
     const [onA, onB] = instances();
     const accountId = await createAccount(onA);
     const limited = await gqlOk(onA, 'mutation($id: ID!) { createApiKey(input: { accountId: $id, name: "rpm", limits: { requestsPerMinute: 2 } }) { secret } }', {
@@ -173,9 +173,11 @@ describe('several instances on one Redis', () => {
       variables: { id: accountId },
     });
     const key = limited.createApiKey.secret;
-    await gqlOk(onA, '{ viewer { id } }', { token: key });
-    await gqlOk(onB, '{ viewer { id } }', { token: key });
-    const third = await gql(onA, '{ viewer { id } }', { token: key });
+    await grant(onA, accountId, '5');
+    const start = (on: ServerProcess) => gql(on, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('rpm'), maxTokens: 5 } } });
+    expect((await start(onA)).errors).toBeUndefined();
+    expect((await start(onB)).errors).toBeUndefined();
+    const third = await start(onA);
     expect(third.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 

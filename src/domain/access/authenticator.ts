@@ -3,8 +3,7 @@ import type { Database } from '../../db/database.js';
 import { findApiKeyByHash, touchApiKey, type ApiKey } from '../api-keys/api-key-record.js';
 import type { ApiKeyHasher } from '../api-keys/key-hasher.js';
 import { isWellFormedApiKey, looksLikeApiKey } from '../api-keys/key-secret.js';
-import { RateLimitedError, UnauthenticatedError } from '../errors.js';
-import type { RateLimiter } from './rate-limiter.js';
+import { UnauthenticatedError } from '../errors.js';
 import { admin, anonymous, type Viewer } from './viewer.js';
 
 // lastUsedAt is informational: writing it once a minute per key keeps
@@ -21,7 +20,6 @@ export class Authenticator {
     private readonly db: Database,
     private readonly hasher: ApiKeyHasher,
     adminToken: string,
-    private readonly rateLimiter: RateLimiter,
     private readonly onBackgroundError: (error: unknown) => void,
   ) {
     this.adminDigest = this.digest(adminToken);
@@ -44,12 +42,6 @@ export class Authenticator {
     if (timingSafeEqual(this.digest(token), this.adminDigest)) return admin;
     if (!looksLikeApiKey(token)) throw new UnauthenticatedError('the bearer token is neither an API key (th-…) nor the admin token');
     const apiKey = await this.liveKey(token);
-    if (apiKey.requestsPerMinute !== null) {
-      const { allowed, retryAfterSeconds } = await this.rateLimiter.hit(apiKey.id, apiKey.requestsPerMinute);
-      if (!allowed) {
-        throw new RateLimitedError(`this API key is limited to ${apiKey.requestsPerMinute} requests per minute; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
-      }
-    }
     this.touch(apiKey);
     return { kind: 'apiKey', accountId: apiKey.accountId, apiKey };
   }

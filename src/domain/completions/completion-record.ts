@@ -62,9 +62,9 @@ export async function insertReserved(db: Database, completion: Completion): Prom
         update ${accountTable} set reserved = reserved + ${c.reserved}
         where id = ${c.accountId} and balance - reserved >= ${c.reserved} and exists (select 1 from key_slot)
         returning id)
-      insert into completions (id, account_id, api_key_id, model_id, status, request, input_price_per_million,
+      insert into completions (id, account_id, api_key_id, model_id, status, request, request_fingerprint, input_price_per_million,
         output_price_per_million, reserved, content, idempotency_key, instance_id, created_at)
-      select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb,
+      select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb, ${c.requestFingerprint},
         ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.reserved}, '', ${c.idempotencyKey},
         ${c.instanceId}, ${c.createdAt.toISOString()}::timestamptz
       from key_slot left join reserved on true

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess } from '../access/access-rules.js';
+import type { RateLimiter } from '../access/rate-limiter.js';
 import type { Viewer } from '../access/viewer.js';
+import type { ApiKey } from '../api-keys/api-key-record.js';
 import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
 import {
   field,
   ForbiddenError,
+  IdempotencyKeyReusedError,
   InsufficientCreditsError,
   NotFoundError,
   RateLimitedError,
@@ -37,6 +40,7 @@ import {
   type Settlement,
 } from './completion-record.js';
 import { replayFromRow } from './completion-replay.js';
+import { fingerprintOf } from './request-fingerprint.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
@@ -65,6 +69,7 @@ export interface CompletionServiceDeps {
   control: CompletionControl;
   balances: BalanceFeed;
   observer: CompletionObserver;
+  rateLimiter: RateLimiter;
   /** This process's registration: completions it starts carry it. */
   instanceId: string;
   logger: Logger;
@@ -90,6 +95,7 @@ export class CompletionService {
   private readonly control: CompletionControl;
   private readonly balances: BalanceFeed;
   private readonly observer: CompletionObserver;
+  private readonly rateLimiter: RateLimiter;
   private readonly instanceId: string;
   private readonly logger: Logger;
 
@@ -101,6 +107,7 @@ export class CompletionService {
     this.control = deps.control;
     this.balances = deps.balances;
     this.observer = deps.observer;
+    this.rateLimiter = deps.rateLimiter;
     this.instanceId = deps.instanceId;
     this.logger = deps.logger;
     this.control.onCancel((id) => this.abortRunning(id, 'cancel'));
@@ -127,17 +134,18 @@ export class CompletionService {
   private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Completion> {
     const accountId = accountFor(viewer, input.accountId);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
-    if (idempotencyKey) {
-      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-      if (earlier) return earlier;
-    }
     const model = await this.catalogue.find(input.model);
     const request = buildUpstreamRequest(input, model);
     if (!model) throw new Error('unreachable: validation accepted a missing model');
+    const fingerprint = fingerprintOf(request);
+    const earlier = () => (idempotencyKey ? this.earlierStart(accountId, idempotencyKey, fingerprint) : Promise.resolve(undefined));
+    const retried = await earlier();
+    if (retried) return retried;
     const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
     if (allowed && !allowed.includes(model.id)) {
       throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
     }
+    if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
     const completion: Completion = {
       id: randomUUID(),
       accountId,
@@ -145,6 +153,7 @@ export class CompletionService {
       modelId: model.id,
       status: 'PENDING',
       request,
+      requestFingerprint: fingerprint,
       inputPricePerMillion: model.inputPricePerMillion,
       outputPricePerMillion: model.outputPricePerMillion,
       reserved: worstCaseCost(request, model),
@@ -170,16 +179,16 @@ export class CompletionService {
       outcome = await insertReserved(this.db, completion);
     } catch (error) {
       if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
-        const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-        if (earlier) return earlier;
+        const first = await earlier();
+        if (first) return first;
       }
       throw error;
     }
     // A retry that raced the first start with the same key lost only because
     // the first one holds the credits: it gets that completion, not an error.
-    if (outcome.type !== 'reserved' && idempotencyKey) {
-      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-      if (earlier) return earlier;
+    if (outcome.type !== 'reserved') {
+      const first = await earlier();
+      if (first) return first;
     }
     const worstCase = say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
     switch (outcome.type) {
@@ -200,6 +209,31 @@ export class CompletionService {
     this.balances.publish(completion.accountId);
     await this.launch(completion, request);
     return completion;
+  }
+
+  /**
+   * The completion an idempotency key already started, if any. The same key
+   * with a different request is refused: answering it with the other
+   * request's completion would hand the caller an answer to a question it
+   * did not ask.
+   */
+  private async earlierStart(accountId: string, idempotencyKey: string, fingerprint: string): Promise<Completion | undefined> {
+    const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+    if (earlier && earlier.requestFingerprint !== fingerprint) throw new IdempotencyKeyReusedError(earlier.id);
+    return earlier;
+  }
+
+  /**
+   * requestsPerMinute counts completions started, on every face, however
+   * many a request starts (aliased mutations); an idempotent retry that
+   * returns the first completion starts none.
+   */
+  private async countStart(apiKey: ApiKey): Promise<void> {
+    if (apiKey.requestsPerMinute === null) return;
+    const { allowed, retryAfterSeconds } = await this.rateLimiter.hit(apiKey.id, apiKey.requestsPerMinute);
+    if (!allowed) {
+      throw new RateLimitedError(`this API key may start ${apiKey.requestsPerMinute} completions per minute; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
+    }
   }
 
   /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
