@@ -69,6 +69,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     balances: realtime.balances,
     observer: metrics,
     instanceTimeoutMs: realtime.shared ? config.instanceTimeoutMs : undefined,
+    maxKeysPerAccount: config.maxKeysPerAccount,
     logger,
   });
   const readiness = [{ name: 'database', check: () => database.ping() }];

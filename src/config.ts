@@ -45,6 +45,8 @@ const environmentSchema = z.object({
   QUERY_MAX_TOKENS: positiveInt.default(2000),
   QUERY_MAX_COST: positiveInt.default(5000),
   QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
+  // Bounds that keep one key from hurting other accounts (README, "Limits").
+  MAX_KEYS_PER_ACCOUNT: positiveInt.default(100),
 });
 
 export interface Config {
@@ -75,6 +77,8 @@ export interface Config {
   /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
   maxRequestBytes: number;
   queryLimits: QueryLimits;
+  /** Live (unrevoked, unexpired) API keys an account may hold. */
+  maxKeysPerAccount: number;
 }
 
 /** Per-operation limits on a GraphQL document, the same over HTTP, SSE and WebSocket. */
@@ -125,6 +129,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       cost: e.QUERY_MAX_COST,
       directives: e.QUERY_MAX_DIRECTIVES,
     },
+    maxKeysPerAccount: e.MAX_KEYS_PER_ACCOUNT,
   };
 }
 

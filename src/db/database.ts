@@ -91,5 +91,4 @@ export function sqlStateOf(error: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = '23505';
-export const FOREIGN_KEY_VIOLATION = '23503';
 export const NOT_NULL_VIOLATION = '23502';

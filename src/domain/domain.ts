@@ -37,6 +37,8 @@ export interface DomainDeps {
    * undefined: this is the only instance.
    */
   instanceTimeoutMs: number | undefined;
+  /** Live API keys an account may hold. */
+  maxKeysPerAccount: number;
   logger: Logger;
 }
 
@@ -76,7 +78,7 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   return {
     authenticator: new Authenticator(db, hasher, deps.adminToken, (error) => logger.warn({ err: error }, 'could not record API key use')),
     accounts: new AccountService(db, deps.balances),
-    apiKeys: new ApiKeyService(db, hasher, cache),
+    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount),
     credits: new CreditService(db, deps.balances),
     catalogue: new CatalogueService(db, cache),
     usage: new UsageService(db),

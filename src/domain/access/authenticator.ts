@@ -7,8 +7,12 @@ import { UnauthenticatedError } from '../errors.js';
 import { admin, anonymous, type Viewer } from './viewer.js';
 
 // lastUsedAt is informational: writing it once a minute per key keeps
-// authentication to one read on the hot path.
+// authentication to one read on the hot path. What is remembered for that is
+// bounded: past MAX_TRACKED_KEYS, entries older than the resolution go, and
+// if every one is recent (that many keys used within a minute), all go, at
+// the price of a few more lastUsedAt writes.
 const LAST_USED_RESOLUTION_MS = 60_000;
+const MAX_TRACKED_KEYS = 10_000;
 
 /** Turns the credentials a request carries into the Viewer every domain entry point takes. */
 export class Authenticator {
@@ -21,8 +25,14 @@ export class Authenticator {
     private readonly hasher: ApiKeyHasher,
     adminToken: string,
     private readonly onBackgroundError: (error: unknown) => void,
+    private readonly maxTrackedKeys = MAX_TRACKED_KEYS,
   ) {
     this.adminDigest = this.digest(adminToken);
+  }
+
+  /** How many keys' last writes are remembered (bounded; for tests and metrics). */
+  get trackedKeys(): number {
+    return this.lastUsedWrites.size;
   }
 
   /** The viewer an Authorization header value names; no header is anonymous. */
@@ -64,6 +74,11 @@ export class Authenticator {
     return key;
   }
 
+  private forget(now: number): void {
+    for (const [id, at] of this.lastUsedWrites) if (now - at >= LAST_USED_RESOLUTION_MS) this.lastUsedWrites.delete(id);
+    if (this.lastUsedWrites.size >= this.maxTrackedKeys) this.lastUsedWrites.clear();
+  }
+
   private digest(token: string): Buffer {
     return createHmac('sha256', this.compareKey).update(token).digest();
   }
@@ -71,6 +86,7 @@ export class Authenticator {
   private touch(apiKey: ApiKey): void {
     const now = Date.now();
     if (now - (this.lastUsedWrites.get(apiKey.id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    if (this.lastUsedWrites.size >= this.maxTrackedKeys) this.forget(now);
     this.lastUsedWrites.set(apiKey.id, now);
     touchApiKey(this.db, apiKey.id, new Date(now)).then(() => undefined, this.onBackgroundError);
   }

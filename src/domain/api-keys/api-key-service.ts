@@ -22,6 +22,7 @@ export class ApiKeyService {
     private readonly db: Database,
     private readonly hasher: ApiKeyHasher,
     private readonly catalogue: CatalogueCache,
+    private readonly maxKeysPerAccount: number,
   ) {}
 
   async create(viewer: Viewer, input: { name: string; accountId?: string | null; limits?: ApiKeyLimits | null }): Promise<CreatedApiKey> {
@@ -30,7 +31,7 @@ export class ApiKeyService {
     const name = validateName(input.name, ['name']);
     const limits = await this.limitsOf(input.limits);
     const secret = generateApiKey();
-    const apiKey = await insertApiKey(this.db, { accountId, name, prefix: displayPrefixOf(secret), keyHash: this.hasher.hash(secret), limits });
+    const apiKey = await insertApiKey(this.db, { accountId, name, prefix: displayPrefixOf(secret), keyHash: this.hasher.hash(secret), limits }, this.maxKeysPerAccount);
     return { apiKey, secret };
   }
 
