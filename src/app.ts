@@ -70,6 +70,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     observer: metrics,
     instanceTimeoutMs: realtime.shared ? config.instanceTimeoutMs : undefined,
     maxKeysPerAccount: config.maxKeysPerAccount,
+    maxCompletionDurationMs: config.maxCompletionDurationMs,
+    settlementGraceMs: config.settlementGraceMs,
+    sweepIntervalMs: config.sweepIntervalMs,
     logger,
   });
   const readiness = [{ name: 'database', check: () => database.ping() }];

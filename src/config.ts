@@ -47,6 +47,11 @@ const environmentSchema = z.object({
   QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
   // Bounds that keep one key from hurting other accounts (README, "Limits").
   MAX_KEYS_PER_ACCOUNT: positiveInt.default(100),
+  // A completion is cut when it runs longer (64,000 tokens at 60 a second take 18 minutes).
+  MAX_COMPLETION_DURATION_MS: positiveInt.default(30 * 60_000),
+  // How long past that a settlement may be retried before the sweep ends the completion, and how often it sweeps.
+  SETTLEMENT_GRACE_MS: positiveInt.default(5 * 60_000),
+  SWEEP_INTERVAL_MS: positiveInt.default(10_000),
 });
 
 export interface Config {
@@ -79,6 +84,12 @@ export interface Config {
   queryLimits: QueryLimits;
   /** Live (unrevoked, unexpired) API keys an account may hold. */
   maxKeysPerAccount: number;
+  /** The longest a completion runs before it is cut as if for length. */
+  maxCompletionDurationMs: number;
+  /** How long past that a settlement may be retried before the overdue sweep ends the completion. */
+  settlementGraceMs: number;
+  /** How often each instance sweeps for completions that must end (and beats, with Redis). */
+  sweepIntervalMs: number;
 }
 
 /** Per-operation limits on a GraphQL document, the same over HTTP, SSE and WebSocket. */
@@ -130,6 +141,9 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       directives: e.QUERY_MAX_DIRECTIVES,
     },
     maxKeysPerAccount: e.MAX_KEYS_PER_ACCOUNT,
+    maxCompletionDurationMs: e.MAX_COMPLETION_DURATION_MS,
+    settlementGraceMs: e.SETTLEMENT_GRACE_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
   };
 }
 

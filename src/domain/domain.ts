@@ -39,6 +39,12 @@ export interface DomainDeps {
   instanceTimeoutMs: number | undefined;
   /** Live API keys an account may hold. */
   maxKeysPerAccount: number;
+  /** The longest a completion may run before it is cut. */
+  maxCompletionDurationMs: number;
+  /** How long past that its settlement may take before the overdue sweep ends it. */
+  settlementGraceMs: number;
+  /** How often the sweeps run. */
+  sweepIntervalMs: number;
   logger: Logger;
 }
 
@@ -64,15 +70,18 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   const hasher = new ApiKeyHasher(await loadPepper(db, deps.apiKeyPepper));
   const cache = new CatalogueCache(db);
   const instanceId = randomUUID();
-  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId });
-  // Completions a dead process left running are settled INTERRUPTED; their
-  // event logs get a terminal event, so that waiting subscribers end too.
+  const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
+  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
+  // Completions a dead process left running, or that outlived their bound,
+  // are settled INTERRUPTED; their event logs get a terminal event, so that
+  // waiting subscribers end too.
   const instance = new InstanceRegistration(
     db,
     instanceId,
-    deps.instanceTimeoutMs,
+    { sharedTimeoutMs: deps.instanceTimeoutMs, overdueAfterMs, sweepIntervalMs: deps.sweepIntervalMs },
     (ids) => completions.endInterrupted(ids),
-    (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+    () => completions.abortLost(),
+    (error) => logger.warn({ err: error }, 'an instance sweep failed; the next one retries'),
   );
   await instance.start();
   return {

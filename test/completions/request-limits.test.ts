@@ -107,7 +107,7 @@ describe('the worst-case reservation', () => {
     { role: 'assistant', toolCalls: [{ id: toolCallId, type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
     { role: 'tool', toolCallId, content: 'sunny', ...(name ? { name } : {}) },
   ];
-  const units = (money: string) => BigInt(money.replace('.', '').padEnd(money.indexOf('.') + 10, '0'));
+  const units = (money: string) => BigInt(money.replace('.', '').padEnd(money.indexOf('.') + 9, '0'));
   // Haiku 4.5 input: 1.00 per million tokens, 1,000 nanocredits a token.
   const perInputToken = 1000n;
 

@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../../db/database.js';
 import { accountTable, apiKeyTable, completionTable } from '../../db/tables.js';
 import { assertUuid } from '../ids.js';
@@ -147,18 +147,28 @@ export async function settle(db: Database, completion: Completion, s: Settlement
   return rowsOf(result).length === 1;
 }
 
+/** Why running completions are ended from outside their run. */
+export interface Interruption {
+  code: string;
+  message: string;
+}
+
 /**
- * Marks INTERRUPTED every running completion owned by an instance that is
- * gone, and releases its reservation; nothing is charged, since what was
- * generated died with the process. `ownerIsGone` is SQL over `instance_id`.
+ * Marks INTERRUPTED every running completion `which` selects (SQL over the
+ * completions row: its instance_id, its created_at), and releases its
+ * reservation and its key's stream slot; nothing is charged, since what was
+ * generated died with its run.
+ *
+ * Invariant: as for settle, the row is updated only while it is still
+ * running and the releases read that update's result, so racing with its
+ * owner's settlement (or another sweep) releases every reservation once.
  */
-export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<string[]> {
+export async function interruptRunning(db: Database, which: SQL, reason: Interruption): Promise<string[]> {
   const result = await db.execute(sql`
     with orphans as (
-      update completions set status = 'INTERRUPTED', error_code = 'INTERRUPTED', cost = 0,
-        error_message = 'the server stopped while this completion ran; nothing was charged',
-        finished_at = now()
-      where status in ('PENDING', 'STREAMING') and ${ownerIsGone}
+      update completions set status = 'INTERRUPTED', error_code = ${reason.code}, cost = 0,
+        error_message = ${reason.message}, finished_at = now()
+      where status in ('PENDING', 'STREAMING') and ${which}
       returning id, account_id, api_key_id, reserved),
     released as (
       select account_id, sum(reserved) as total from orphans group by account_id),
@@ -182,6 +192,15 @@ export async function findCompletion(db: Database, id: string): Promise<Completi
 export function findCompletions(db: Database, ids: readonly string[]): Promise<Completion[]> {
   for (const id of ids) assertUuid(id, ['id']);
   return db.select().from(completionTable).where(inArray(completionTable.id, [...ids]));
+}
+
+/** Which of these completions are no longer running (their rows settled or interrupted). */
+export async function settledAmong(db: Database, ids: readonly string[]): Promise<string[]> {
+  const rows = await db
+    .select({ id: completionTable.id })
+    .from(completionTable)
+    .where(and(inArray(completionTable.id, [...ids]), notInArray(completionTable.status, activeStatuses)));
+  return rows.map((r) => r.id);
 }
 
 export async function findByIdempotencyKey(db: Database, accountId: string, key: string): Promise<Completion | undefined> {

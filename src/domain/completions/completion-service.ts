@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
+import { isDataError, UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess } from '../access/access-rules.js';
 import type { RateLimiter } from '../access/rate-limiter.js';
@@ -35,6 +35,7 @@ import {
   insertReserved,
   listCompletionsOf,
   settle,
+  settledAmong,
   type Completion,
   type ReserveOutcome,
   type Settlement,
@@ -44,7 +45,8 @@ import { fingerprintOf } from './request-fingerprint.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
-import { costOfUsage, estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
+import { settlementOf, withoutText, type StopReason } from './settlement.js';
+import { worstCaseCost } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upstream.js';
 
@@ -52,11 +54,6 @@ export interface StartInput extends CompletionRequestInput {
   /** Admin only: the account to run and charge the completion for. */
   accountId?: string | null;
 }
-
-type StopReason = 'cancel' | 'shutdown';
-
-/** Tries of a settlement before the completion is left for the orphan sweep (about two minutes in all). */
-const SETTLE_ATTEMPTS = 20;
 
 /** How long a cancel sent to another instance waits for the completion to settle there. */
 const REMOTE_CANCEL_WAIT_MS = 10_000;
@@ -70,6 +67,10 @@ export interface CompletionServiceDeps {
   balances: BalanceFeed;
   observer: CompletionObserver;
   rateLimiter: RateLimiter;
+  /** The longest a completion may run before it is cut (MAX_COMPLETION_DURATION_MS). */
+  maxDurationMs: number;
+  /** After this (from its start), a completion not settled yet is left to the overdue sweep. */
+  overdueAfterMs: number;
   /** This process's registration: completions it starts carry it. */
   instanceId: string;
   logger: Logger;
@@ -96,6 +97,8 @@ export class CompletionService {
   private readonly balances: BalanceFeed;
   private readonly observer: CompletionObserver;
   private readonly rateLimiter: RateLimiter;
+  private readonly maxDurationMs: number;
+  private readonly overdueAfterMs: number;
   private readonly instanceId: string;
   private readonly logger: Logger;
 
@@ -108,6 +111,8 @@ export class CompletionService {
     this.balances = deps.balances;
     this.observer = deps.observer;
     this.rateLimiter = deps.rateLimiter;
+    this.maxDurationMs = deps.maxDurationMs;
+    this.overdueAfterMs = deps.overdueAfterMs;
     this.instanceId = deps.instanceId;
     this.logger = deps.logger;
     this.control.onCancel((id) => this.abortRunning(id, 'cancel'));
@@ -258,98 +263,83 @@ export class CompletionService {
     const log = this.logger.child({ completionId: completion.id, model: completion.modelId });
     log.info('completion started');
     let failure: UpstreamError | undefined;
+    // The upstream is not trusted to stop: past its time bound the run ends
+    // as if cut for length (see settlementOf).
+    const bound = setTimeout(() => this.abortRunning(completion.id, 'duration'), this.maxDurationMs);
     try {
       for await (const chunk of this.upstream.streamChat(live.request, live.abort.signal)) {
-        if (chunk.contentDelta) live.addText(chunk.contentDelta);
-        if (chunk.toolCallDeltas) live.addToolCalls(chunk.toolCallDeltas);
-        if (chunk.finishReason) live.finishReason = chunk.finishReason;
-        if (chunk.usage) live.usage = chunk.usage;
+        // Leaving the loop closes the upstream request.
+        if (!live.accept(chunk)) break;
       }
     } catch (error) {
       failure = error instanceof UpstreamError ? error : new UpstreamError('network', 'the upstream stream broke', { cause: error });
+    } finally {
+      clearTimeout(bound);
     }
+    if (live.cutAtMaxTokens) log.warn({ maxTokens: live.request.maxTokens }, 'the upstream went past maxTokens; cut there');
     live.flush();
-    const settlement = this.settlementOf(live, failure);
+    const settlement = settlementOf(live, { failure, stop: this.stopReasons.get(live), maxDurationMs: this.maxDurationMs }, (cost) =>
+      log.warn({ cost: formatMoney(cost), reserved: formatMoney(completion.reserved) }, 'usage exceeded the reservation; charging the reservation'),
+    );
     const applied = await this.settleWithRetry(completion, settlement, log);
-    // Settled elsewhere already (an instance that looked dead was swept as
-    // INTERRUPTED): the stored row is the truth subscribers must see.
+    // Settled elsewhere already (swept as overdue, or as an instance's that
+    // looked dead): the stored row is the truth subscribers must see.
     const settledRow = applied
-      ? { ...completion, ...settlement, cost: settlement.charge }
+      ? { ...completion, ...applied, cost: applied.charge }
       : ((await findCompletion(this.db, completion.id)) ?? { ...completion, ...settlement, cost: settlement.charge });
     if (!applied) log.warn({ status: settledRow.status }, 'completion was already settled elsewhere');
     live.finish(settledRow);
-    log.info(
-      { status: settlement.status, promptTokens: settlement.promptTokens, completionTokens: settlement.completionTokens, charged: formatMoney(settlement.charge), error: settlement.errorCode },
-      'completion settled',
-    );
     if (applied) {
-      this.observer.settled(completion, settlement);
+      log.info(
+        { status: applied.status, promptTokens: applied.promptTokens, completionTokens: applied.completionTokens, charged: formatMoney(applied.charge), error: applied.errorCode },
+        'completion settled',
+      );
+      this.observer.settled(completion, applied);
       this.balances.publish(completion.accountId);
     }
   }
 
   /**
    * Settles, retrying while Postgres is unreachable (a restart, a failover)
-   * for about two minutes, so a completion does not stay running with its
-   * credits held because of one failed statement. Settling twice is harmless:
-   * the statement only touches a row that is still running.
+   * until the completion is overdue, when the sweep ends it (see
+   * InstanceRegistration): so a completion does not stay running with its
+   * credits held because of one failed statement. A settlement Postgres
+   * refuses for its data is written again without the answer's text (the
+   * money, status and usage are what must not be lost; subscribers already
+   * received the text). Settling twice is harmless: the statement only
+   * touches a row that is still running. Resolves to what was written, or
+   * undefined when the row was settled elsewhere.
    */
-  private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
+  private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<Settlement | undefined> {
+    const deadline = completion.createdAt.getTime() + this.overdueAfterMs;
+    let attempt = settlement;
+    for (let tries = 1; ; tries++) {
       try {
-        return await settle(this.db, completion, settlement);
+        return (await settle(this.db, completion, attempt)) ? attempt : undefined;
       } catch (error) {
-        if (attempt >= SETTLE_ATTEMPTS) throw error;
-        log.warn({ err: error, attempt }, 'settlement failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 8_000)));
+        if (isDataError(error) && attempt === settlement) {
+          log.error({ err: error }, 'the settlement was refused for its data; settling without the answer text');
+          attempt = withoutText(settlement);
+          continue;
+        }
+        if (Date.now() >= deadline) throw error;
+        log.warn({ err: error, attempt: tries }, 'settlement failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** tries, 8_000, Math.max(0, deadline - Date.now()))));
       }
     }
   }
 
-  /** What a run ends as, and what it costs. */
-  private settlementOf(live: LiveCompletion, failure: UpstreamError | undefined): Settlement {
-    const { completion, request } = live;
-    const base = {
-      content: live.content,
-      toolCalls: live.toolCalls.result(),
-      eventLog: live.storedLog,
-      finishReason: live.finishReason,
-      firstTokenAt: live.firstTokenAt,
-      finishedAt: new Date(),
-    };
-    const estimate = !live.usage;
-    const usage = live.usage ?? { promptTokens: estimatedPromptTokens(request), completionTokens: estimatedOutputTokens(live.outputBytes) };
-    const stop = this.stopReasons.get(live);
-    if (!failure) {
-      return { ...base, status: 'SUCCEEDED', ...usage, usageEstimated: estimate, charge: this.capped(costOfUsage(usage, completion), live), errorCode: null, errorMessage: null };
+  /**
+   * Stops the runs of completions that were ended elsewhere (swept as
+   * overdue, or as an instance's that looked dead): the owner must not go
+   * on streaming what nobody will be charged for.
+   */
+  async abortLost(): Promise<void> {
+    if (this.running.size === 0) return;
+    for (const id of await settledAmong(this.db, [...this.running.keys()])) {
+      this.logger.warn({ completionId: id }, 'this completion was ended elsewhere while it ran here; stopping it');
+      this.abortRunning(id, 'lost');
     }
-    if (stop) {
-      // Cancelled by the caller, or by a shutdown past its deadline: what was
-      // generated before is charged; a cancel before the first token costs nothing.
-      const charge = live.hasOutput ? this.capped(costOfUsage(usage, completion), live) : 0n;
-      const [errorCode, errorMessage] =
-        stop === 'cancel'
-          ? ['CANCELLED', 'cancelled by the caller']
-          : ['SHUTDOWN', 'the server shut down before this completion finished; charged for what was generated'];
-      return { ...base, status: 'CANCELLED', ...usage, usageEstimated: estimate, charge, errorCode, errorMessage };
-    }
-    return {
-      ...base,
-      status: 'FAILED',
-      promptTokens: null,
-      completionTokens: null,
-      usageEstimated: null,
-      charge: 0n,
-      errorCode: `UPSTREAM_${failure.kind.toUpperCase()}`,
-      errorMessage: failure.message,
-    };
-  }
-
-  /** The charge never exceeds the reservation; a larger real cost is logged and absorbed. */
-  private capped(cost: bigint, live: LiveCompletion): bigint {
-    if (cost <= live.completion.reserved) return cost;
-    this.logger.warn({ completionId: live.completion.id, cost: formatMoney(cost), reserved: formatMoney(live.completion.reserved) }, 'usage exceeded the reservation; charging the reservation');
-    return live.completion.reserved;
   }
 
   /**
@@ -484,13 +474,14 @@ export class CompletionService {
   }
 
   /**
-   * Ends the event logs of completions that another process settled as
-   * INTERRUPTED (their owner died), so that waiting subscribers end too.
+   * Ends the event logs of completions a sweep settled as INTERRUPTED
+   * (their owner died, or they outlived their bound), so that waiting
+   * subscribers end too.
    * One by one: a completion whose log cannot be ended must not leave the
    * others' subscribers waiting.
    */
   async endInterrupted(ids: readonly string[]): Promise<void> {
-    this.logger.warn({ completionIds: ids }, 'completions left running by a stopped process were interrupted and released');
+    this.logger.warn({ completionIds: ids }, 'completions left running by a stopped process, or past their time bound, were interrupted and released');
     for (const id of ids) {
       try {
         const completion = await findCompletion(this.db, id);

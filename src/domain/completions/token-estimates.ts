@@ -67,6 +67,19 @@ export function estimatedPromptTokens(request: UpstreamRequest): number {
   return Math.ceil(bytes / BYTES_PER_ESTIMATED_TOKEN) + PER_MESSAGE * request.messages.length + PER_IMAGE * images;
 }
 
+/** The bytes of output above which an upstream has surely sent more than one token per this many. */
+const MOST_BYTES_PER_TOKEN = 16;
+
+/**
+ * A lower bound of the output tokens the upstream sent: every chunk with
+ * output carries at least one, and no tokenizer of Claude's averages more
+ * than 16 bytes a token over a whole answer. Used to cut an upstream that
+ * goes past maxTokens without ever cutting one that did not.
+ */
+export function fewestOutputTokens(outputChunks: number, outputBytes: number): number {
+  return Math.max(outputChunks, Math.ceil(outputBytes / MOST_BYTES_PER_TOKEN));
+}
+
 export function estimatedOutputTokens(outputBytes: number): number {
   return Math.ceil(outputBytes / BYTES_PER_ESTIMATED_TOKEN);
 }
