@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
@@ -18,9 +21,10 @@ const log = (line: string) => process.stderr.write(`test set-up: ${line}\n`);
  * `npm test` provisions what the suite needs, so that it runs on a fresh
  * machine: the Postgres at TEST_POSTGRES_URL, else one it starts; the Redis
  * at TEST_REDIS_URL, else a redis-server it starts; Chromium at
- * /usr/bin/chromium. Missing programs are installed with apt-get when this
- * runs as root; otherwise the run stops here, before any test, with the
- * command to run. Servers started here are stopped at the end of the run.
+ * /usr/bin/chromium; and the build in dist/, which the tests that run the
+ * gateway as a process start. Missing programs are installed with apt-get
+ * when this runs as root; otherwise the run stops here, before any test,
+ * with the command to run. Servers started here are stopped at the end.
  *
  * Test files find the servers in TEST_POSTGRES_URL / TEST_REDIS_URL: set
  * here, before vitest starts its workers, which inherit this environment.
@@ -39,8 +43,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ],
       log,
     );
-    // Both start at once; settled both, so that a failure of one still stops the other.
-    const [postgres, redis] = await Promise.allSettled([
+    // All start at once; all settled, so that a failure of one still stops the others.
+    const [postgres, redis, build] = await Promise.allSettled([
       given('TEST_POSTGRES_URL', checkPostgres) ??
         startPostgresServer().then((server) => {
           stops.push(server.stop);
@@ -53,12 +57,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
           log(`started redis-server at ${server.url} (TEST_REDIS_URL is not set)`);
           return server.url;
         }),
+      promisify(execFile)(process.execPath, [fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url)), '--if-stale']),
     ]);
-    if (postgres.status === 'rejected') throw postgres.reason;
-    if (redis.status === 'rejected') throw redis.reason;
-    const postgresUrl = postgres.value;
+    const postgresUrl = valueOf(postgres);
     process.env.TEST_POSTGRES_URL = postgresUrl;
-    process.env.TEST_REDIS_URL = redis.value;
+    process.env.TEST_REDIS_URL = valueOf(redis);
+    valueOf(build);
     const template = await createTemplate(postgresUrl);
     stops.push(() => dropDatabase(template, postgresUrl));
     project.provide('templateDatabase', template);
@@ -67,6 +71,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await teardown();
     throw error;
   }
+}
+
+function valueOf<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** The server a variable names, once it answers; a clear stop when it does not. */
