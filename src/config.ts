@@ -47,6 +47,9 @@ const environmentSchema = z.object({
   QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
 });
 
+/** Every variable the configuration reads (.env.example and compose.yaml are checked against it). */
+export const environmentVariables: readonly string[] = Object.keys(environmentSchema.shape);
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
