@@ -70,8 +70,10 @@ export interface GatewayOptions {
 }
 
 /**
- * The gateway exactly as `npm start` runs it (node + tsx + src/main.ts), in
- * production mode, its logs at warn. Resolves once it answers a query.
+ * The gateway from its TypeScript sources (node + tsx + src/main.ts: the same
+ * code as `npm start`'s build once started, and it also runs checkouts from
+ * before the build step), in production mode, its logs at warn. Resolves
+ * once it answers a query.
  */
 export async function startGateway(options: GatewayOptions): Promise<Child> {
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];

@@ -54,6 +54,9 @@ const environmentSchema = z.object({
   SWEEP_INTERVAL_MS: positiveInt.default(10_000),
 });
 
+/** Every variable the configuration reads (.env.example and compose.yaml are checked against it). */
+export const environmentVariables: readonly string[] = Object.keys(environmentSchema.shape);
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
