@@ -131,6 +131,7 @@ async function main(): Promise<void> {
   // Portkey first: if it cannot be installed, fail before anything else ran.
   if (armNames.includes('portkey')) portkeyInstall = ensurePortkey(log);
   database = await createDatabase();
+  log(`database ${database} (dropped at the end)`);
   const dbUrl = databaseUrl(database);
   const upstream = await forkReady<{ baseUrl: string }>('./upstream-process.ts');
   children.push(upstream.child);
