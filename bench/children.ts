@@ -15,8 +15,16 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-function childOf(process: ChildProcess): Child {
+/** Every child still running: none may outlive the benchmark, however it ends. */
+const running = new Set<ChildProcess>();
+globalThis.process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export function childOf(process: ChildProcess): Child {
   if (process.pid === undefined) throw new Error('the child did not start');
+  running.add(process);
+  process.once('exit', () => running.delete(process));
   const exited = process.exitCode !== null || process.signalCode !== null ? Promise.resolve() : once(process, 'exit').then(() => undefined);
   return {
     process,
