@@ -116,6 +116,7 @@ export class CompletionService {
     this.instanceId = deps.instanceId;
     this.logger = deps.logger;
     this.control.onCancel((id) => this.abortRunning(id, 'cancel'));
+    this.events.onLost((id) => this.abortRunning(id, 'lost'));
   }
 
   /**
