@@ -73,6 +73,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxCompletionDurationMs: config.maxCompletionDurationMs,
     settlementGraceMs: config.settlementGraceMs,
     sweepIntervalMs: config.sweepIntervalMs,
+    keyCheckIntervalMs: config.keyCheckIntervalMs,
     logger,
   });
   const readiness = [{ name: 'database', check: () => database.ping() }];

@@ -52,6 +52,8 @@ const environmentSchema = z.object({
   // How long past that a settlement may be retried before the sweep ends the completion, and how often it sweeps.
   SETTLEMENT_GRACE_MS: positiveInt.default(5 * 60_000),
   SWEEP_INTERVAL_MS: positiveInt.default(10_000),
+  // How often each instance checks that the keys holding streams open are still live (revocation, expiry).
+  KEY_CHECK_INTERVAL_MS: positiveInt.default(2_000),
 });
 
 /** Every variable the configuration reads (.env.example and compose.yaml are checked against it). */
@@ -93,6 +95,8 @@ export interface Config {
   settlementGraceMs: number;
   /** How often each instance sweeps for completions that must end (and beats, with Redis). */
   sweepIntervalMs: number;
+  /** How often each instance checks that the keys holding streams open are still live. */
+  keyCheckIntervalMs: number;
 }
 
 /** Per-operation limits on a GraphQL document, the same over HTTP, SSE and WebSocket. */
@@ -147,6 +151,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     maxCompletionDurationMs: e.MAX_COMPLETION_DURATION_MS,
     settlementGraceMs: e.SETTLEMENT_GRACE_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    keyCheckIntervalMs: e.KEY_CHECK_INTERVAL_MS,
   };
 }
 

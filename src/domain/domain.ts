@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { Authenticator } from './access/authenticator.js';
+import { KeyWatch } from './access/key-watch.js';
 import type { RateLimiter } from './access/rate-limiter.js';
 import { AccountService } from './accounts/account-service.js';
 import type { BalanceFeed } from './accounts/balance-feed.js';
@@ -45,6 +46,8 @@ export interface DomainDeps {
   settlementGraceMs: number;
   /** How often the sweeps run. */
   sweepIntervalMs: number;
+  /** How often each instance checks that the keys holding streams are still live. */
+  keyCheckIntervalMs: number;
   logger: Logger;
 }
 
@@ -70,8 +73,9 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   const hasher = new ApiKeyHasher(await loadPepper(db, deps.apiKeyPepper));
   const cache = new CatalogueCache(db);
   const instanceId = randomUUID();
+  const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
   const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
-  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
+  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
   // Completions a dead process left running, or that outlived their bound,
   // are settled INTERRUPTED; their event logs get a terminal event, so that
   // waiting subscribers end too.
@@ -84,15 +88,17 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
     (error) => logger.warn({ err: error }, 'an instance sweep failed; the next one retries'),
   );
   await instance.start();
+  keyWatch.start();
   return {
     authenticator: new Authenticator(db, hasher, deps.adminToken, (error) => logger.warn({ err: error }, 'could not record API key use')),
-    accounts: new AccountService(db, deps.balances),
-    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount),
+    accounts: new AccountService(db, deps.balances, keyWatch),
+    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount, keyWatch),
     credits: new CreditService(db, deps.balances),
     catalogue: new CatalogueService(db, cache),
     usage: new UsageService(db),
     completions,
     stop: async (deadlineMs) => {
+      keyWatch.stop();
       await completions.stop(deadlineMs);
       await instance.stop();
     },

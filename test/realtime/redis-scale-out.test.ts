@@ -184,6 +184,18 @@ describe('several instances on one Redis', () => {
     expect(third.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
+  it('ends on B the subscriptions of a key revoked on A, within seconds', async () => {
+    const [onA, onB] = instances();
+    const { key, keyId } = await fundedCustomer(onA);
+    const client = wsClient(onB, key);
+    const subscribed = collectWs(client, 'subscription { balance { balance } }', {}, () => {
+      void gqlOk(onA, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { token: ADMIN_TOKEN, variables: { id: keyId } });
+    });
+    const result = await subscribed;
+    await client.dispose();
+    expect(result.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+  });
+
   // Last: it kills A.
   it('ends the stream on B with INTERRUPTED when A dies mid-stream, and releases the reservation', async () => {
     const [onA, onB] = instances();

@@ -1,6 +1,7 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { Database } from '../../db/database.js';
 import { accountFor, assertAccountAccess, assertAdmin, assertSignedIn } from '../access/access-rules.js';
+import type { GuardedStream, KeyWatch } from '../access/key-watch.js';
 import type { Viewer } from '../access/viewer.js';
 import { NotFoundError } from '../errors.js';
 import { validateName } from '../names.js';
@@ -13,6 +14,7 @@ export class AccountService {
   constructor(
     private readonly db: Database,
     private readonly balances: BalanceFeed,
+    private readonly keyWatch: KeyWatch,
   ) {}
 
   create(viewer: Viewer, input: { name: string }): Promise<Account> {
@@ -44,12 +46,13 @@ export class AccountService {
 
   /**
    * The account now, then again whenever its balance or reservation changes
-   * (the admin names the account). A wrong id fails here, not in the stream.
+   * (the admin names the account). A wrong id fails here, not in the
+   * stream; a key's stream ends when the key is revoked (KeyWatch).
    */
-  async followBalance(viewer: Viewer, accountId: string | null | undefined): Promise<AsyncIterable<Account>> {
+  async followBalance(viewer: Viewer, accountId: string | null | undefined): Promise<GuardedStream<Account>> {
     const id = accountFor(viewer, accountId);
     if (!(await findAccount(this.db, id))) throw new NotFoundError(`no account ${id}`);
-    return balanceUpdates(this.balances.subscribe(id), () => findAccount(this.db, id));
+    return this.keyWatch.guard(viewer, balanceUpdates(this.balances.subscribe(id), () => findAccount(this.db, id)));
   }
 }
 

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { accountTable, apiKeyTable } from '../../db/tables.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
@@ -85,6 +85,15 @@ export async function revokeApiKey(db: Database, id: string): Promise<ApiKey> {
   const existing = await findApiKey(db, id);
   if (!existing) throw new NotFoundError(`no API key ${id}`);
   return existing;
+}
+
+/** Which of these keys may no longer be used: revoked, or expired. */
+export async function unusableAmong(db: Database, ids: readonly string[]): Promise<string[]> {
+  const rows = await db
+    .select({ id: apiKeyTable.id })
+    .from(apiKeyTable)
+    .where(and(inArray(apiKeyTable.id, [...ids]), or(isNotNull(apiKeyTable.revokedAt), lte(apiKeyTable.expiresAt, sql`now()`))));
+  return rows.map((r) => r.id);
 }
 
 /** Informational: when the key was last used (written at most once a minute per key). */

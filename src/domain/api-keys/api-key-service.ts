@@ -1,5 +1,6 @@
 import type { Database } from '../../db/database.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess, assertAdmin } from '../access/access-rules.js';
+import type { KeyWatch } from '../access/key-watch.js';
 import type { Viewer } from '../access/viewer.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
 import { modelNamed } from '../catalogue/model-record.js';
@@ -23,6 +24,7 @@ export class ApiKeyService {
     private readonly hasher: ApiKeyHasher,
     private readonly catalogue: CatalogueCache,
     private readonly maxKeysPerAccount: number,
+    private readonly keyWatch: KeyWatch,
   ) {}
 
   async create(viewer: Viewer, input: { name: string; accountId?: string | null; limits?: ApiKeyLimits | null }): Promise<CreatedApiKey> {
@@ -47,7 +49,9 @@ export class ApiKeyService {
     const key = await findApiKey(this.db, id);
     if (!key) throw new NotFoundError(`no API key ${id}`);
     assertMayManageKeys(viewer, key.accountId, key.id);
-    return revokeApiKey(this.db, key.id);
+    const revoked = await revokeApiKey(this.db, key.id);
+    this.keyWatch.revoked(key.id);
+    return revoked;
   }
 
   /** The keys of each account asked for, newest first, revoked ones included: one statement for all. */

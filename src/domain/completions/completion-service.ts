@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isDataError, UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess } from '../access/access-rules.js';
+import type { GuardedStream, KeyWatch } from '../access/key-watch.js';
 import type { RateLimiter } from '../access/rate-limiter.js';
 import type { Viewer } from '../access/viewer.js';
 import type { ApiKey } from '../api-keys/api-key-record.js';
@@ -67,6 +68,8 @@ export interface CompletionServiceDeps {
   balances: BalanceFeed;
   observer: CompletionObserver;
   rateLimiter: RateLimiter;
+  /** Ends the streams of keys that are revoked or expire. */
+  keyWatch: KeyWatch;
   /** The longest a completion may run before it is cut (MAX_COMPLETION_DURATION_MS). */
   maxDurationMs: number;
   /** After this (from its start), a completion not settled yet is left to the overdue sweep. */
@@ -97,6 +100,7 @@ export class CompletionService {
   private readonly balances: BalanceFeed;
   private readonly observer: CompletionObserver;
   private readonly rateLimiter: RateLimiter;
+  private readonly keyWatch: KeyWatch;
   private readonly maxDurationMs: number;
   private readonly overdueAfterMs: number;
   private readonly instanceId: string;
@@ -111,6 +115,7 @@ export class CompletionService {
     this.balances = deps.balances;
     this.observer = deps.observer;
     this.rateLimiter = deps.rateLimiter;
+    this.keyWatch = deps.keyWatch;
     this.maxDurationMs = deps.maxDurationMs;
     this.overdueAfterMs = deps.overdueAfterMs;
     this.instanceId = deps.instanceId;
@@ -442,21 +447,22 @@ export class CompletionService {
   /**
    * Every event with an index above `after`, in order, then the live ones,
    * ending with the terminal event: from the live log while it lasts, from
-   * the settled row after.
+   * the settled row after. A key's stream ends early when the key is
+   * revoked (KeyWatch); the completion itself runs on.
    */
-  async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<AsyncIterable<CompletionEvent>> {
+  async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<GuardedStream<CompletionEvent>> {
     const from = after ?? -1;
     if (!Number.isInteger(from) || from < -1) throw new BadInputError(['after'], 'must be an event index (0 or more), or omitted');
-    return this.follow(await this.find(viewer, id), from);
+    return this.keyWatch.guard(viewer, await this.follow(await this.find(viewer, id), from));
   }
 
   /**
    * Starts a completion (as `start`) and follows its events from the first:
    * what a face that answers with the stream itself needs.
    */
-  async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: AsyncIterable<CompletionEvent> }> {
+  async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: GuardedStream<CompletionEvent> }> {
     const completion = await this.start(viewer, input);
-    return { completion, events: await this.follow(completion, -1) };
+    return { completion, events: this.keyWatch.guard(viewer, await this.follow(completion, -1)) };
   }
 
   /** The events of a completion already read (and access-checked). */
