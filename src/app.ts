@@ -74,6 +74,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     settlementGraceMs: config.settlementGraceMs,
     sweepIntervalMs: config.sweepIntervalMs,
     keyCheckIntervalMs: config.keyCheckIntervalMs,
+    maxStreamsPerKey: config.maxStreamsPerKey,
     logger,
   });
   const readiness = [{ name: 'database', check: () => database.ping() }];
@@ -95,7 +96,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const websocket = attachWebSocket(httpServer, yoga, config.maxRequestBytes);
+  const websocket = attachWebSocket(httpServer, yoga, {
+    maxMessageBytes: config.maxRequestBytes,
+    limits: config.websocket,
+    signsIn: async (authorization) => (await domain.authenticator.authenticate(authorization)).kind !== 'anonymous',
+  });
 
   return {
     domain,

@@ -54,6 +54,14 @@ const environmentSchema = z.object({
   SWEEP_INTERVAL_MS: positiveInt.default(10_000),
   // How often each instance checks that the keys holding streams open are still live (revocation, expiry).
   KEY_CHECK_INTERVAL_MS: positiveInt.default(2_000),
+  // Streams (subscriptions and REST streams) one key may hold open on one instance.
+  MAX_STREAMS_PER_KEY: positiveInt.default(500),
+  // graphql-ws: subscriptions per connection; how long a connection may go without connection_init,
+  // and then without any subscription, before it is closed; connections without credentials per instance.
+  WS_MAX_SUBSCRIPTIONS: positiveInt.default(100),
+  WS_CONNECTION_INIT_TIMEOUT_MS: positiveInt.default(5_000),
+  WS_IDLE_TIMEOUT_MS: positiveInt.default(60_000),
+  WS_MAX_ANONYMOUS_CONNECTIONS: positiveInt.default(200),
 });
 
 /** Every variable the configuration reads (.env.example and compose.yaml are checked against it). */
@@ -97,6 +105,21 @@ export interface Config {
   sweepIntervalMs: number;
   /** How often each instance checks that the keys holding streams open are still live. */
   keyCheckIntervalMs: number;
+  /** Streams one key may hold open on one instance. */
+  maxStreamsPerKey: number;
+  websocket: WebSocketLimits;
+}
+
+/** What one graphql-ws connection may hold, and for how long it may hold nothing. */
+export interface WebSocketLimits {
+  /** Subscriptions open at once on one connection. */
+  maxSubscriptions: number;
+  /** From the upgrade to connection_init. */
+  connectionInitTimeoutMs: number;
+  /** How long a connection without any subscription is kept. */
+  idleTimeoutMs: number;
+  /** Connections not (yet) signed in with a key or the admin token, on this instance. */
+  maxAnonymousConnections: number;
 }
 
 /** Per-operation limits on a GraphQL document, the same over HTTP, SSE and WebSocket. */
@@ -152,6 +175,13 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     settlementGraceMs: e.SETTLEMENT_GRACE_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     keyCheckIntervalMs: e.KEY_CHECK_INTERVAL_MS,
+    maxStreamsPerKey: e.MAX_STREAMS_PER_KEY,
+    websocket: {
+      maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+      connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+      idleTimeoutMs: e.WS_IDLE_TIMEOUT_MS,
+      maxAnonymousConnections: e.WS_MAX_ANONYMOUS_CONNECTIONS,
+    },
   };
 }
 

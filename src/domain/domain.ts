@@ -46,8 +46,14 @@ export interface DomainDeps {
   settlementGraceMs: number;
   /** How often the sweeps run. */
   sweepIntervalMs: number;
-  /** How often each instance checks that the keys holding streams are still live. */
+  /**
+   * How often each instance checks that the keys holding streams are still
+   * live, and how long it trusts a key it read (a change made on another
+   * instance is seen within this).
+   */
   keyCheckIntervalMs: number;
+  /** Streams (subscriptions, REST streams) a key may hold open on this instance. */
+  maxStreamsPerKey: number;
   logger: Logger;
 }
 
@@ -73,7 +79,7 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   const hasher = new ApiKeyHasher(await loadPepper(db, deps.apiKeyPepper));
   const cache = new CatalogueCache(db);
   const instanceId = randomUUID();
-  const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
+  const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, deps.maxStreamsPerKey, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
   const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
   const completions = new CompletionService({ ...deps, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
   // Completions a dead process left running, or that outlived their bound,
@@ -89,10 +95,15 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   );
   await instance.start();
   keyWatch.start();
+  const authenticator = new Authenticator(db, hasher, deps.adminToken, deps.keyCheckIntervalMs, (error) => logger.warn({ err: error }, 'could not record API key use'));
+  const keyChanged = (keyId: string, change: 'revoked' | 'updated') => {
+    authenticator.forget(keyId);
+    if (change === 'revoked') keyWatch.revoked(keyId);
+  };
   return {
-    authenticator: new Authenticator(db, hasher, deps.adminToken, (error) => logger.warn({ err: error }, 'could not record API key use')),
-    accounts: new AccountService(db, deps.balances, keyWatch),
-    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount, keyWatch),
+    authenticator,
+    accounts: new AccountService(db, deps.balances, keyWatch, (error) => logger.warn({ err: error }, 'could not follow a balance; the next change retries')),
+    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount, keyChanged),
     credits: new CreditService(db, deps.balances),
     catalogue: new CatalogueService(db, cache),
     usage: new UsageService(db),

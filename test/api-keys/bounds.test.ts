@@ -45,7 +45,7 @@ describe('authentication', () => {
     const database = await openDatabase({ kind: 'postgres', url: server.databaseUrl });
     try {
       const hasher = new ApiKeyHasher(await loadPepper(database.db, undefined));
-      const authenticator = new Authenticator(database.db, hasher, 'another-admin-token-0123456789', () => undefined, 5);
+      const authenticator = new Authenticator(database.db, hasher, 'another-admin-token-0123456789', 60_000, () => undefined, 5);
       const secrets: string[] = [];
       for (let i = 0; i < 4; i++) {
         const accountId = await createAccount(server);

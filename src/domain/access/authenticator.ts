@@ -6,33 +6,43 @@ import { isWellFormedApiKey, looksLikeApiKey } from '../api-keys/key-secret.js';
 import { UnauthenticatedError } from '../errors.js';
 import { admin, anonymous, type Viewer } from './viewer.js';
 
-// lastUsedAt is informational: writing it once a minute per key keeps
-// authentication to one read on the hot path. What is remembered for that is
-// bounded: past MAX_TRACKED_KEYS, entries older than the resolution go, and
-// if every one is recent (that many keys used within a minute), all go, at
-// the price of a few more lastUsedAt writes.
+// A key's row is remembered for `cacheTtlMs` (KEY_CHECK_INTERVAL_MS), so a
+// client's requests cost one read per key per interval, not one each: a
+// change made on this instance (revocation, new limits) is seen at once,
+// one made on another instance within the interval. lastUsedAt is
+// informational and written at most once a minute per key. What is
+// remembered is bounded: past `maxTrackedKeys` entries, stale ones go, and
+// if every one is recent, all go.
 const LAST_USED_RESOLUTION_MS = 60_000;
 const MAX_TRACKED_KEYS = 10_000;
+
+interface KnownKey {
+  key: ApiKey;
+  readAt: number;
+}
 
 /** Turns the credentials a request carries into the Viewer every domain entry point takes. */
 export class Authenticator {
   private readonly compareKey = randomBytes(32);
   private readonly adminDigest: Buffer;
+  /** By key hash. */
+  private readonly known = new Map<string, KnownKey>();
   private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
     private readonly hasher: ApiKeyHasher,
     adminToken: string,
+    private readonly cacheTtlMs: number,
     private readonly onBackgroundError: (error: unknown) => void,
     private readonly maxTrackedKeys = MAX_TRACKED_KEYS,
   ) {
     this.adminDigest = this.digest(adminToken);
   }
 
-  /** How many keys' last writes are remembered (bounded; for tests and metrics). */
+  /** How many keys are remembered (bounded; for tests and metrics). */
   get trackedKeys(): number {
-    return this.lastUsedWrites.size;
+    return Math.max(this.known.size, this.lastUsedWrites.size);
   }
 
   /** The viewer an Authorization header value names; no header is anonymous. */
@@ -56,6 +66,11 @@ export class Authenticator {
     return { kind: 'apiKey', accountId: apiKey.accountId, apiKey };
   }
 
+  /** Forgets what is remembered of a key that changed here (revoked, new limits). */
+  forget(keyId: string): void {
+    for (const [hash, known] of this.known) if (known.key.id === keyId) this.known.delete(hash);
+  }
+
   /**
    * The live key a token names. Malformed keys are refused before any
    * lookup; the stored hash is compared in constant time.
@@ -65,7 +80,7 @@ export class Authenticator {
       throw new UnauthenticatedError('the API key is malformed (wrong length or checksum); copy it again or create a new key');
     }
     const hash = this.hasher.hash(token);
-    const key = await findApiKeyByHash(this.db, hash);
+    const key = await this.keyOf(hash);
     if (!key || !timingSafeEqual(Buffer.from(key.keyHash), Buffer.from(hash))) {
       throw new UnauthenticatedError('unknown API key; check it, or create a new key');
     }
@@ -74,9 +89,15 @@ export class Authenticator {
     return key;
   }
 
-  private forget(now: number): void {
-    for (const [id, at] of this.lastUsedWrites) if (now - at >= LAST_USED_RESOLUTION_MS) this.lastUsedWrites.delete(id);
-    if (this.lastUsedWrites.size >= this.maxTrackedKeys) this.lastUsedWrites.clear();
+  private async keyOf(hash: string): Promise<ApiKey | undefined> {
+    const now = Date.now();
+    const known = this.known.get(hash);
+    if (known && now - known.readAt < this.cacheTtlMs) return known.key;
+    const key = await findApiKeyByHash(this.db, hash);
+    if (!key) return undefined;
+    if (this.known.size >= this.maxTrackedKeys) prune(this.known, (k) => now - k.readAt >= this.cacheTtlMs, this.maxTrackedKeys);
+    this.known.set(hash, { key, readAt: now });
+    return key;
   }
 
   private digest(token: string): Buffer {
@@ -86,8 +107,14 @@ export class Authenticator {
   private touch(apiKey: ApiKey): void {
     const now = Date.now();
     if (now - (this.lastUsedWrites.get(apiKey.id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
-    if (this.lastUsedWrites.size >= this.maxTrackedKeys) this.forget(now);
+    if (this.lastUsedWrites.size >= this.maxTrackedKeys) prune(this.lastUsedWrites, (at) => now - at >= LAST_USED_RESOLUTION_MS, this.maxTrackedKeys);
     this.lastUsedWrites.set(apiKey.id, now);
     touchApiKey(this.db, apiKey.id, new Date(now)).then(() => undefined, this.onBackgroundError);
   }
+}
+
+/** Drops the stale entries; all of them when that leaves `max` or more. */
+function prune<K, V>(map: Map<K, V>, stale: (value: V) => boolean, max: number): void {
+  for (const [key, value] of map) if (stale(value)) map.delete(key);
+  if (map.size >= max) map.clear();
 }

@@ -1,6 +1,6 @@
 import type { Database } from '../../db/database.js';
 import { unusableAmong } from '../api-keys/api-key-record.js';
-import { UnauthenticatedError, type DomainError } from '../errors.js';
+import { RateLimitedError, UnauthenticatedError, type DomainError } from '../errors.js';
 import type { Viewer } from './viewer.js';
 
 /**
@@ -22,10 +22,12 @@ export function unlessEnded<T>(item: T | StreamEnded): T {
 
 /**
  * A key authorises what it holds open only while it is live. Every stream
- * handed to a key (event streams, balance updates) is registered here, and
+ * handed to a key (subscriptions, REST streams) is registered here, and
  * ends with UNAUTHENTICATED once the key is revoked or expires: at once for
  * a revocation on this instance, and within `intervalMs` on every instance,
- * where one query per interval checks every key that holds a stream.
+ * where one query per interval checks every key that holds a stream. A key
+ * holds at most `maxPerKey` streams on an instance: past that RATE_LIMITED,
+ * so that one key cannot hold the memory others need.
  */
 export class KeyWatch {
   private readonly holders = new Map<string, Set<GuardedIterator<unknown>>>();
@@ -34,8 +36,15 @@ export class KeyWatch {
   constructor(
     private readonly db: Database,
     private readonly intervalMs: number,
+    private readonly maxPerKey: number,
     private readonly onError: (error: unknown) => void,
   ) {}
+
+  /** Refuses, before anything starts, a stream the viewer's key has no room for. */
+  assertRoom(viewer: Viewer): void {
+    if (viewer.kind !== 'apiKey' || (this.holders.get(viewer.apiKey.id)?.size ?? 0) < this.maxPerKey) return;
+    throw new RateLimitedError(`this API key holds ${this.maxPerKey} streams open on this server, the most it may; close one first`, 1);
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.check().catch(this.onError), this.intervalMs);
@@ -48,6 +57,7 @@ export class KeyWatch {
 
   guard<T>(viewer: Viewer, source: AsyncIterable<T>): GuardedStream<T> {
     if (viewer.kind !== 'apiKey') return source;
+    this.assertRoom(viewer);
     const keyId = viewer.apiKey.id;
     let held = this.holders.get(keyId);
     if (!held) this.holders.set(keyId, (held = new Set()));

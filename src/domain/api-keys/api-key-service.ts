@@ -1,6 +1,5 @@
 import type { Database } from '../../db/database.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess, assertAdmin } from '../access/access-rules.js';
-import type { KeyWatch } from '../access/key-watch.js';
 import type { Viewer } from '../access/viewer.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
 import { modelNamed } from '../catalogue/model-record.js';
@@ -24,7 +23,8 @@ export class ApiKeyService {
     private readonly hasher: ApiKeyHasher,
     private readonly catalogue: CatalogueCache,
     private readonly maxKeysPerAccount: number,
-    private readonly keyWatch: KeyWatch,
+    /** Told of a key that changed here: authentication forgets it, a revoked one's streams end. */
+    private readonly onChanged: (keyId: string, change: 'revoked' | 'updated') => void,
   ) {}
 
   async create(viewer: Viewer, input: { name: string; accountId?: string | null; limits?: ApiKeyLimits | null }): Promise<CreatedApiKey> {
@@ -42,7 +42,9 @@ export class ApiKeyService {
     assertAdmin(viewer);
     const limits = await this.limitsOf(input.limits);
     const name = input.name === undefined || input.name === null ? {} : { name: validateName(input.name, ['name']) };
-    return updateApiKey(this.db, input.id, { ...limits, ...name });
+    const updated = await updateApiKey(this.db, input.id, { ...limits, ...name });
+    this.onChanged(updated.id, 'updated');
+    return updated;
   }
 
   async revoke(viewer: Viewer, id: string): Promise<ApiKey> {
@@ -50,7 +52,7 @@ export class ApiKeyService {
     if (!key) throw new NotFoundError(`no API key ${id}`);
     assertMayManageKeys(viewer, key.accountId, key.id);
     const revoked = await revokeApiKey(this.db, key.id);
-    this.keyWatch.revoked(key.id);
+    this.onChanged(key.id, 'revoked');
     return revoked;
   }
 

@@ -461,6 +461,7 @@ export class CompletionService {
    * what a face that answers with the stream itself needs.
    */
   async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: GuardedStream<CompletionEvent> }> {
+    this.keyWatch.assertRoom(viewer);
     const completion = await this.start(viewer, input);
     return { completion, events: this.keyWatch.guard(viewer, await this.follow(completion, -1)) };
   }
