@@ -2,7 +2,7 @@ import { and, count, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm'
 import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../../db/database.js';
 import { accountTable, apiKeyTable, completionTable } from '../../db/tables.js';
 import { assertUuid } from '../ids.js';
-import { countsByOwner, creationOrder, groupByOwner, pageClauses, type PageRequest } from '../pagination.js';
+import { countsByOwner, creationOrder, cursorOf, groupByOwner, pageClauses, type PageRequest } from '../pagination.js';
 
 // Persistence of completions. A completion costs two writes whatever its
 // length: one statement reserves credits (and the key's limits) and inserts
@@ -211,11 +211,14 @@ export async function findByIdempotencyKey(db: Database, accountId: string, key:
   return completion;
 }
 
-const completionOrder = creationOrder(completionTable, true);
+const completionOrder = creationOrder('completions', completionTable, true, completionTable.accountId);
+
+/** Where a completion stands in its account's list, for the next page. */
+export const completionCursor = (completion: Completion): string => cursorOf(completionOrder, completion.accountId, completion.id);
 
 /** A page of each account's completions, newest first, in one statement (see listLedgerOf). */
 export async function listCompletionsOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<Completion[][]> {
-  const { where, orderBy, orderByIn } = pageClauses(completionOrder, page);
+  const { where, orderBy, orderByIn } = pageClauses(completionOrder, page, accountIds);
   const completion = db
     .select()
     .from(completionTable)
