@@ -28,6 +28,11 @@
  *   [sim:words=300]                     a default answer of 300 words (= tokens)
  *   [sim:ttft=2000,itl=100]             time to first token / between tokens, in ms
  *   [sim:finish=content_filter]         replace the finish_reason
+ *   [sim:endless]                       ignore max_tokens and never finish
+ *   [sim:breakBeforeDone]               reset the connection after the usage, before [DONE]
+ *   [sim:hostile=toolIndex]             a chunk an upstream must never send: toolIndex (index
+ *                                       50,000,000), notString (content an object), hugeEvent
+ *                                       (2 MiB without a line end), nul (text holding U+0000)
  * `after` defaults to 0. Example: "Tell me a story [sim:fault=reset,after=5,noUsage]".
  *
  * Token accounting: one content chunk (or tool-call fragment) is one
