@@ -28,6 +28,8 @@ export function modelNamed(models: Model[], idOrAlias: string): Model | undefine
 export interface ModelChanges {
   inputPricePerMillion?: bigint;
   outputPricePerMillion?: bigint;
+  cacheReadPricePerMillion?: bigint;
+  cacheWritePricePerMillion?: bigint;
   enabled?: boolean;
   recommended?: boolean;
   description?: string | null;
@@ -41,6 +43,12 @@ export async function updateModel(db: Database, idOrAlias: string, changes: Mode
   }
   if (changes.outputPricePerMillion !== undefined) {
     set.outputPricePerMillion = assertPricePerMillion(changes.outputPricePerMillion, ['outputPricePerMillion']);
+  }
+  if (changes.cacheReadPricePerMillion !== undefined) {
+    set.cacheReadPricePerMillion = assertPricePerMillion(changes.cacheReadPricePerMillion, ['cacheReadPricePerMillion']);
+  }
+  if (changes.cacheWritePricePerMillion !== undefined) {
+    set.cacheWritePricePerMillion = assertPricePerMillion(changes.cacheWritePricePerMillion, ['cacheWritePricePerMillion']);
   }
   if (changes.maxOutputTokens !== undefined) {
     if (!Number.isInteger(changes.maxOutputTokens) || changes.maxOutputTokens < 1 || changes.maxOutputTokens > 1_000_000) {

@@ -1,5 +1,6 @@
 import type { Database } from '../../db/database.js';
 import { modelTable } from '../../db/tables.js';
+import { defaultCachePrices } from '../completions/prompt-cache-pricing.js';
 import { parseMoney } from '../money.js';
 
 interface SeedModel {
@@ -42,6 +43,7 @@ export async function seedCatalogue(db: Database): Promise<void> {
         upstreamId: m.id,
         inputPricePerMillion: parseMoney(m.input),
         outputPricePerMillion: parseMoney(m.output),
+        ...defaultCachePrices(parseMoney(m.input)),
         description: m.description,
         recommended: m.recommended ?? false,
         maxOutputTokens: m.maxOutputTokens,

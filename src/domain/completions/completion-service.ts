@@ -40,7 +40,8 @@ import { replayFromRow } from './completion-replay.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
-import { costOfUsage, estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
+import { costOfUsage } from './prompt-cache-pricing.js';
+import { estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upstream.js';
 
@@ -147,6 +148,8 @@ export class CompletionService {
       request,
       inputPricePerMillion: model.inputPricePerMillion,
       outputPricePerMillion: model.outputPricePerMillion,
+      cacheReadPricePerMillion: model.cacheReadPricePerMillion,
+      cacheWritePricePerMillion: model.cacheWritePricePerMillion,
       reserved: worstCaseCost(request, model),
       content: '',
       toolCalls: null,
@@ -154,6 +157,8 @@ export class CompletionService {
       finishReason: null,
       promptTokens: null,
       completionTokens: null,
+      cachedPromptTokens: null,
+      cacheWriteTokens: null,
       usageEstimated: null,
       cost: null,
       errorCode: null,
@@ -284,7 +289,12 @@ export class CompletionService {
       finishedAt: new Date(),
     };
     const estimate = !live.usage;
-    const usage = live.usage ?? { promptTokens: estimatedPromptTokens(request), completionTokens: estimatedOutputTokens(live.outputBytes) };
+    const usage = live.usage ?? {
+      promptTokens: estimatedPromptTokens(request),
+      completionTokens: estimatedOutputTokens(live.outputBytes),
+      cachedPromptTokens: 0,
+      cacheWriteTokens: 0,
+    };
     const stop = this.stopReasons.get(live);
     if (!failure) {
       return { ...base, status: 'SUCCEEDED', ...usage, usageEstimated: estimate, charge: this.capped(costOfUsage(usage, completion), live), errorCode: null, errorMessage: null };
@@ -304,6 +314,8 @@ export class CompletionService {
       status: 'FAILED',
       promptTokens: null,
       completionTokens: null,
+      cachedPromptTokens: null,
+      cacheWriteTokens: null,
       usageEstimated: null,
       charge: 0n,
       errorCode: `UPSTREAM_${failure.kind.toUpperCase()}`,
