@@ -44,13 +44,14 @@ const UpdateModelInput = builder.inputType('UpdateModelInput', {
     recommended: t.boolean(),
     description: t.string(),
     maxOutputTokens: t.int(),
+    aliases: t.stringList({ description: 'Replaces the aliases: each names this model on every face and must not name another model.' }),
   }),
 });
 
 builder.mutationField('updateModel', (t) =>
   t.field({
     type: ModelRef,
-    description: 'Admin: change prices, limits or availability. Running completions keep the prices they started with.',
+    description: 'Admin: change prices, limits, aliases or availability. Running completions keep the prices they started with.',
     args: { input: t.arg({ type: UpdateModelInput, required: true }) },
     resolve: (_root, { input }, { viewer, domain }) =>
       domain.catalogue.update(viewer, input.id, {
@@ -62,6 +63,7 @@ builder.mutationField('updateModel', (t) =>
         recommended: input.recommended ?? undefined,
         description: input.description,
         maxOutputTokens: input.maxOutputTokens ?? undefined,
+        aliases: input.aliases ?? undefined,
       }),
   }),
 );
