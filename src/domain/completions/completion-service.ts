@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
-import { accountFor, assertAccountAccess, assertAccountsAccess } from '../access/access-rules.js';
+import { accountFor, assertAccountAccess, assertAccountsAccess, assertSignedIn } from '../access/access-rules.js';
 import type { Viewer } from '../access/viewer.js';
 import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
+import type { Model } from '../catalogue/model-record.js';
 import {
   field,
   ForbiddenError,
@@ -40,6 +41,7 @@ import { replayFromRow } from './completion-replay.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
+import { fitToCredits, leastFittedReservation, MIN_FITTED_MAX_TOKENS } from './max-tokens-fitting.js';
 import { costOfUsage } from './prompt-cache-pricing.js';
 import { estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
@@ -48,6 +50,12 @@ import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upst
 export interface StartInput extends CompletionRequestInput {
   /** Admin only: the account to run and charge the completion for. */
   accountId?: string | null;
+  /**
+   * When the worst case at maxTokens is more than the account (or the key's
+   * spend limit) can hold, run with maxTokens lowered to what fits rather
+   * than refuse (see max-tokens-fitting.ts). Off unless a face asks.
+   */
+  fitMaxTokensToCredits?: boolean;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -132,14 +140,9 @@ export class CompletionService {
       const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
       if (earlier) return earlier;
     }
-    const model = await this.catalogue.find(input.model);
-    const request = buildUpstreamRequest(input, model);
-    if (!model) throw new Error('unreachable: validation accepted a missing model');
-    const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
-    if (allowed && !allowed.includes(model.id)) {
-      throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
-    }
-    const completion: Completion = {
+    const { model, request: validated } = await this.validated(viewer, input);
+    let request = validated;
+    let completion: Completion = {
       id: randomUUID(),
       accountId,
       apiKeyId: viewer.kind === 'apiKey' ? viewer.apiKey.id : null,
@@ -170,24 +173,23 @@ export class CompletionService {
       finishedAt: null,
     };
 
-    let outcome: ReserveOutcome;
-    try {
-      outcome = await insertReserved(this.db, completion);
-    } catch (error) {
-      if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
-        const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-        if (earlier) return earlier;
+    let reservation = await this.reserve(completion);
+    // Asked to fit (see max-tokens-fitting.ts), and the exact worst case was
+    // more than the account or key can hold: one more reservation, lowered.
+    const fitting = input.fitMaxTokensToCredits === true && (reservation.type === 'insufficient-credits' || reservation.type === 'spend-limit');
+    if (fitting) {
+      const fitted = await fitToCredits(this.db, completion, request);
+      if (fitted) {
+        ({ completion, request } = fitted);
+        reservation = await this.reserve(completion);
       }
-      throw error;
     }
-    // A retry that raced the first start with the same key lost only because
-    // the first one holds the credits: it gets that completion, not an error.
-    if (outcome.type !== 'reserved' && idempotencyKey) {
-      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-      if (earlier) return earlier;
-    }
-    const worstCase = say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
-    switch (outcome.type) {
+    const worstCase = fitting
+      ? say`this completion needs at least ${formatMoney(leastFittedReservation(request, model))} credits (its prompt plus ${MIN_FITTED_MAX_TOKENS} output tokens, the least ${field('maxTokens')} is lowered to, at ${model.id}'s prices)`
+      : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
+    switch (reservation.type) {
+      case 'earlier':
+        return reservation.completion;
       case 'insufficient-credits':
         // Only the admin names an account, which may not exist.
         if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
@@ -195,16 +197,64 @@ export class CompletionService {
       case 'spend-limit':
         throw new SpendLimitExceededError([
           ...worstCase,
-          ...say`; this API key has ${formatMoney(outcome.committed)} of its ${formatMoney(outcome.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
+          ...say`; this API key has ${formatMoney(reservation.committed)} of its ${formatMoney(reservation.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
         ]);
       case 'too-many-streams':
-        throw new RateLimitedError(`this API key may run ${outcome.limit} completions at once; wait for one to finish`, 1);
+        throw new RateLimitedError(`this API key may run ${reservation.limit} completions at once; wait for one to finish`, 1);
       case 'reserved':
         break;
     }
     this.balances.publish(completion.accountId);
     await this.launch(completion, request);
     return completion;
+  }
+
+  /** The model and upstream request of a valid input that the viewer may run. */
+  private async validated(viewer: Viewer, input: CompletionRequestInput): Promise<{ model: Model; request: UpstreamRequest }> {
+    const model = await this.catalogue.find(input.model);
+    const request = buildUpstreamRequest(input, model);
+    if (!model) throw new Error('unreachable: validation accepted a missing model');
+    const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+    if (allowed && !allowed.includes(model.id)) {
+      throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
+    }
+    return { model, request };
+  }
+
+  /**
+   * The prompt tokens a request would be estimated at (the estimate charged
+   * when the upstream reports no usage), without starting anything or
+   * touching credits: what a face's token-counting endpoint answers. The
+   * request is validated as for a start, and the viewer must be signed in.
+   */
+  async countPromptTokens(viewer: Viewer, input: CompletionRequestInput): Promise<number> {
+    assertSignedIn(viewer);
+    return estimatedPromptTokens((await this.validated(viewer, input)).request);
+  }
+
+  /**
+   * Runs the reservation statement. A start with an idempotency key that lost
+   * a race to the first start with the same key gets that completion
+   * ('earlier'), whether it lost on the unique key or only because the first
+   * one holds the credits.
+   */
+  private async reserve(completion: Completion): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
+    const { accountId, idempotencyKey } = completion;
+    let outcome: ReserveOutcome;
+    try {
+      outcome = await insertReserved(this.db, completion);
+    } catch (error) {
+      if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
+        const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+        if (earlier) return { type: 'earlier', completion: earlier };
+      }
+      throw error;
+    }
+    if (outcome.type !== 'reserved' && idempotencyKey) {
+      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+      if (earlier) return { type: 'earlier', completion: earlier };
+    }
+    return outcome;
   }
 
   /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */

@@ -1,5 +1,6 @@
 import type { CompletionEvent } from '../../../domain/completions/completion-event.js';
 import type { Completion } from '../../../domain/completions/completion-record.js';
+import { maxTokensOf } from '../../../domain/completions/max-tokens-fitting.js';
 import { builder } from '../builder.js';
 import { AccountRef } from './account.js';
 import { LedgerEntryRef } from './ledger-entry.js';
@@ -68,6 +69,10 @@ export const CompletionRef = builder.objectRef<Completion>('Completion').impleme
     }),
     cost: t.field({ type: 'Money', nullable: true, description: 'What was charged, once settled.', resolve: (c) => c.cost }),
     reserved: t.field({ type: 'Money', description: 'The worst case held while it ran.', resolve: (c) => c.reserved }),
+    maxTokens: t.int({
+      description: 'The output limit it ran with: the maxTokens asked for, or lower when the start fitted it to the credits available (the Anthropic face does).',
+      resolve: (c) => maxTokensOf(c),
+    }),
     error: t.field({
       type: CompletionErrorRef,
       nullable: true,
