@@ -20,6 +20,12 @@ export interface SimulatorScript {
   text?: string;
   /** The exact content deltas, one chunk each. Wins over `text`. */
   tokens?: string[];
+  /**
+   * Tool calls to answer with (finish_reason `tool_calls`), after the text
+   * when `text` or `tokens` is set. Arguments given as an object are sent as
+   * its JSON; a string is sent as it is (malformed on purpose, say).
+   */
+  toolCalls?: { name: string; arguments: Record<string, unknown> | string }[];
   /** Length of the default answer in words (= tokens). */
   words?: number;
   fault?: SimulatorFault;
