@@ -100,6 +100,20 @@ describe('Claude Code through the gateway', () => {
     await expectLedgerInvariant(server);
   }, 90_000);
 
+  it('recovers from an upstream that fails mid-stream through its non-streaming retry: the failed turn costs nothing', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: ['Half', ' an', ' answer'], fault: 'reset', afterTokens: 2 });
+    simulator.enqueue({ text: 'A whole answer.' });
+    const result = await runClaudeCode(claude, ['-p', 'Say hello'], environment(key));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('A whole answer.');
+    const { completions, charges } = await account(key);
+    expect(completions.map((c: any) => c.status)).toEqual(['SUCCEEDED', 'FAILED']);
+    expect(completions[1]).toMatchObject({ cost: '0.00', error: { code: 'UPSTREAM_NETWORK' } });
+    expect(charges.map((c: any) => c.completion.id)).toEqual([completions[0].id]);
+    await expectLedgerInvariant(server);
+  }, 90_000);
+
   it('runs on an account with a few cents, its max_tokens lowered to what the balance holds', async () => {
     const { key } = await fundedCustomer(server, '0.35');
     simulator.enqueue({ text: 'Cheap hello.' });
