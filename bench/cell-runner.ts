@@ -3,25 +3,36 @@ import { now } from './clients/arm-client.js';
 import { cpuMs, cpuMsOfAll, machineBusyMs, postgresPids, RssPeaks } from './proc-stats.js';
 import type { CellSpec, Endpoints } from './protocol.js';
 import type { WorkerPool } from './worker-pool.js';
-import type { ArmName, ProfileName } from './workload.js';
+import { specOf, type ArmName, type ProfileName } from './workload.js';
 
 export interface Processes {
   gateway: number;
   /** The comparison gateway (--compare-dir), when there is one. */
   gatewayBase?: number;
   proxy: number;
+  /** Portkey, unless it does not run (--no-portkey). */
+  portkey?: number;
   upstream: number;
+}
+
+/** The servers' pids: what runs between clients and the upstream, and the upstream. */
+export function serverPids(processes: Processes): number[] {
+  const { gateway, gatewayBase, proxy, portkey, upstream } = processes;
+  return [gateway, ...(gatewayBase ? [gatewayBase] : []), proxy, ...(portkey ? [portkey] : []), upstream];
 }
 
 /** One run of one cell, as measured. Times in ms, sizes in bytes. */
 export interface CellMeasurement {
   run: number;
   arm: ArmName;
-  /** The arm as reported: `gateway-ws@base` for the comparison gateway. */
+  /** The arm as reported: `stream@base` for the comparison gateway. */
   label: string;
   profile: ProfileName;
   concurrency: number;
+  /** Completions that succeeded, in the whole cell. */
   completions: number;
+  /** Of them, those whose last event arrived inside the window. */
+  windowCompletions: number;
   errors: number;
   errorSamples: string[];
   /** Start sent → first text event, per completion. */
@@ -33,9 +44,24 @@ export interface CellMeasurement {
   windowEvents: number;
   tokensPerSecond: number;
   eventsPerSecond: number;
+  /** Draining cells: completions / (start → last one done); others: completions done in the window / window. */
   completionsPerSecond: number;
-  /** CPU of the process between client and upstream (proxy or gateway) in the window; null for direct. */
+  /** CPU of the process between client and upstream (proxy, Portkey or gateway) in the window; null for direct. */
   serverCpuMs: number | null;
+  /** The same from the cell's start until every client returned (all completions done, or aborted). */
+  serverCellCpuMs: number | null;
+  /**
+   * The server's CPU per completion. Draining cells (latency): CPU from the
+   * start until every completion ended / completions, so the costs at the
+   * start and the end of each are in it. Others (throughput, a closed loop
+   * whose unfinished completions are aborted): CPU in the window /
+   * completions that ended in the window.
+   */
+  serverCpuMsPerCompletion: number | null;
+  /** Postgres's CPU per completion, reckoned the same way. */
+  postgresCpuMsPerCompletion: number | null;
+  /** The cell's time from its start until every client returned. */
+  cellMs: number;
   upstreamCpuMs: number;
   /** CPU of all load workers together in the window. */
   clientCpuMs: number;
@@ -48,9 +74,17 @@ export interface CellMeasurement {
 }
 
 function serverOf(cell: CellSpec, processes: Processes): number | null {
-  if (cell.arm === 'direct') return null;
-  if (cell.arm === 'proxy') return processes.proxy;
-  return cell.base ? (processes.gatewayBase ?? processes.gateway) : processes.gateway;
+  switch (specOf(cell.arm).server) {
+    case 'none':
+      return null;
+    case 'proxy':
+      return processes.proxy;
+    case 'portkey':
+      if (processes.portkey === undefined) throw new Error('the portkey arm runs without Portkey');
+      return processes.portkey;
+    case 'gateway':
+      return cell.base ? (processes.gatewayBase ?? processes.gateway) : processes.gateway;
+  }
 }
 
 function cpuOf(pids: readonly number[]): number[] {
@@ -58,7 +92,7 @@ function cpuOf(pids: readonly number[]): number[] {
     try {
       return cpuMs(pid);
     } catch {
-      throw new Error(`process ${pid} (gateway, proxy, upstream or a load worker) exited during the benchmark; see its output above`);
+      throw new Error(`process ${pid} (gateway, proxy, Portkey, upstream or a load worker) exited during the benchmark; see its output above`);
     }
   });
 }
@@ -92,27 +126,38 @@ export async function runCell(
   await pool.all((w) => ({ type: 'prepare', cell, slots: slots.filter((s) => s.index % workers === w), endpoints }), 'prepared');
 
   const server = serverOf(cell, processes);
-  const ours = [processes.gateway, ...(processes.gatewayBase ? [processes.gatewayBase] : []), processes.proxy, processes.upstream, ...pool.pids];
+  const ours = [...serverPids(processes), ...pool.pids];
   const postgres = postgresPids();
-  const snapshot = () => ({ ours: cpuOf(ours), postgres: cpuMsOfAll(postgres), machine: machineBusyMs() });
+  const snapshot = () => ({ at: now(), ours: cpuOf(ours), postgres: cpuMsOfAll(postgres), machine: machineBusyMs() });
+  type Snapshot = ReturnType<typeof snapshot>;
   const startAt = now() + 50;
-  let from: ReturnType<typeof snapshot> | undefined;
-  let to: ReturnType<typeof snapshot> | undefined;
-  const fromTimer = setTimeout(() => (from = snapshot()), startAt + cell.windowFromMs - now());
-  const toTimer = setTimeout(() => (to = snapshot()), startAt + cell.windowToMs - now());
+  let begin: Snapshot | undefined;
+  let from: Snapshot | undefined;
+  let to: Snapshot | undefined;
+  const timers = [
+    setTimeout(() => (begin = snapshot()), startAt - now()),
+    setTimeout(() => (from = snapshot()), startAt + cell.windowFromMs - now()),
+    setTimeout(() => (to = snapshot()), startAt + cell.windowToMs - now()),
+  ];
   const rss = new RssPeaks(server === null ? [processes.upstream] : [server, processes.upstream]);
   const results = await pool.all(() => ({ type: 'go', startAt }), 'result');
+  const end = snapshot();
   const peaks = rss.stop();
-  clearTimeout(fromTimer);
-  clearTimeout(toTimer);
-  to ??= snapshot();
+  for (const timer of timers) clearTimeout(timer);
+  to ??= end;
   from ??= to;
-  const first = from;
-  const cpu = new Map(ours.map((pid, i) => [pid, (to?.ours[i] ?? 0) - (first.ours[i] ?? 0)]));
-  let postgresCpuMs = 0;
-  for (const [pid, ms] of to.postgres) postgresCpuMs += ms - (first.postgres.get(pid) ?? ms);
+  begin ??= from;
+  /** CPU ms of each of our processes, and of Postgres, between two snapshots. */
+  const between = (a: Snapshot, b: Snapshot) => {
+    const cpu = new Map(ours.map((pid, i) => [pid, (b.ours[i] ?? 0) - (a.ours[i] ?? 0)]));
+    let postgresMs = 0;
+    for (const [pid, ms] of b.postgres) postgresMs += ms - (a.postgres.get(pid) ?? ms);
+    return { cpu, postgresMs };
+  };
+  const { cpu, postgresMs: postgresCpuMs } = between(from, to);
+  const whole = between(begin, end);
   const oursCpuMs = [...cpu.values()].reduce((a, b) => a + b, 0);
-  const othersCpuMs = to.machine - first.machine - oursCpuMs - postgresCpuMs;
+  const othersCpuMs = to.machine - from.machine - oursCpuMs - postgresCpuMs;
 
   const samples = results.flatMap((r) => r.result.samples);
   const failed = samples.filter((s) => s.error !== null && s.error !== 'aborted');
@@ -120,8 +165,13 @@ export async function runCell(
   const windowTokens = results.reduce((sum, r) => sum + r.result.windowTokens, 0);
   const windowEvents = results.reduce((sum, r) => sum + r.result.windowEvents, 0);
   const windowMs = cell.windowToMs - cell.windowFromMs;
+  const windowCompletions = succeeded.filter((s) => (s.finishedAt as number) >= startAt + cell.windowFromMs && (s.finishedAt as number) <= startAt + cell.windowToMs).length;
   const lastFinish = Math.max(startAt + cell.durationMs, ...succeeded.map((s) => s.finishedAt as number));
-  const spanMs = cell.drain ? lastFinish - startAt : cell.durationMs;
+  const spanMs = lastFinish - startAt;
+  const perCompletion = (cellMs: number, windowMs: number): number | null =>
+    cell.drain ? (succeeded.length === 0 ? null : cellMs / succeeded.length) : windowCompletions === 0 ? null : windowMs / windowCompletions;
+  const serverCpuMs = server === null ? null : (cpu.get(server) ?? 0);
+  const serverCellCpuMs = server === null ? null : (whole.cpu.get(server) ?? 0);
 
   return {
     run,
@@ -130,6 +180,7 @@ export async function runCell(
     profile: cell.profile,
     concurrency: cell.concurrency,
     completions: succeeded.length,
+    windowCompletions,
     errors: failed.length,
     errorSamples: [...new Set(failed.map((s) => s.error as string))].slice(0, 3),
     ttftMs: samples.flatMap((s) => (s.firstTokenAt === null ? [] : [s.firstTokenAt - s.startedAt])),
@@ -139,8 +190,12 @@ export async function runCell(
     windowEvents,
     tokensPerSecond: (windowTokens * 1000) / windowMs,
     eventsPerSecond: (windowEvents * 1000) / windowMs,
-    completionsPerSecond: (succeeded.length * 1000) / spanMs,
-    serverCpuMs: server === null ? null : (cpu.get(server) ?? 0),
+    completionsPerSecond: cell.drain ? (succeeded.length * 1000) / spanMs : (windowCompletions * 1000) / windowMs,
+    serverCpuMs,
+    serverCellCpuMs,
+    serverCpuMsPerCompletion: serverCpuMs === null || serverCellCpuMs === null ? null : perCompletion(serverCellCpuMs, serverCpuMs),
+    postgresCpuMsPerCompletion: perCompletion(whole.postgresMs, postgresCpuMs),
+    cellMs: end.at - startAt,
     upstreamCpuMs: cpu.get(processes.upstream) ?? 0,
     clientCpuMs: pool.pids.reduce((sum, pid) => sum + (cpu.get(pid) ?? 0), 0),
     serverRssPeak: server === null ? null : (peaks.get(server) ?? null),

@@ -15,8 +15,16 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-function childOf(process: ChildProcess): Child {
+/** Every child still running: none may outlive the benchmark, however it ends. */
+const running = new Set<ChildProcess>();
+globalThis.process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export function childOf(process: ChildProcess): Child {
   if (process.pid === undefined) throw new Error('the child did not start');
+  running.add(process);
+  process.once('exit', () => running.delete(process));
   const exited = process.exitCode !== null || process.signalCode !== null ? Promise.resolve() : once(process, 'exit').then(() => undefined);
   return {
     process,
@@ -70,8 +78,10 @@ export interface GatewayOptions {
 }
 
 /**
- * The gateway exactly as `npm start` runs it (node + tsx + src/main.ts), in
- * production mode, its logs at warn. Resolves once it answers a query.
+ * The gateway from its TypeScript sources (node + tsx + src/main.ts: the same
+ * code as `npm start`'s build once started, and it also runs checkouts from
+ * before the build step), in production mode, its logs at warn. Resolves
+ * once it answers a query.
  */
 export async function startGateway(options: GatewayOptions): Promise<Child> {
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];

@@ -4,9 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { now, type ArmClient, type CompletionSample } from './clients/arm-client.js';
-import { directClient } from './clients/direct-client.js';
-import { gatewaySseClient } from './clients/gateway-sse-client.js';
-import { gatewayWsClient } from './clients/gateway-ws-client.js';
+import { armClients } from './clients/arm-clients.js';
 import { postSse } from './clients/http.js';
 import type { CellResult, CellSpec, ClientSlot, Endpoints, IdleSpec, WorkerReply, WorkerRequest } from './protocol.js';
 import { profiles, streamSubscription } from './workload.js';
@@ -21,20 +19,7 @@ function send(reply: WorkerReply): void {
 }
 
 function clientFor(cell: CellSpec, slot: ClientSlot, endpoints: Endpoints): ArmClient {
-  const profile = profiles[cell.profile];
-  const graphql = (cell.base ? endpoints.graphqlBase : endpoints.graphql) ?? endpoints.graphql;
-  switch (cell.arm) {
-    case 'direct':
-      return directClient(endpoints.upstream, profile, agent);
-    case 'proxy':
-      return directClient(endpoints.proxy, profile, agent);
-    case 'gateway-ws':
-      return gatewayWsClient(graphql, slot.apiKey, profile, 'two-step', agent);
-    case 'stream-ws':
-      return gatewayWsClient(graphql, slot.apiKey, profile, 'one-operation', agent);
-    case 'gateway-sse':
-      return gatewaySseClient(graphql, slot.apiKey, profile, agent);
-  }
+  return armClients[cell.arm]({ endpoints, base: cell.base ?? false, apiKey: slot.apiKey, profile: profiles[cell.profile], agent });
 }
 
 interface PreparedCell {

@@ -8,7 +8,9 @@ export interface Endpoints {
   upstream: string;
   /** The thin proxy's OpenAI base URL (…/v1). */
   proxy: string;
-  /** The gateway's GraphQL URL. */
+  /** Portkey's OpenAI base URL (…/v1), unless it does not run (--no-portkey). */
+  portkey?: string;
+  /** The gateway's GraphQL URL; its REST faces are under /v1 beside it. */
   graphql: string;
   /** A second gateway run from another checkout, for A/B comparisons (--compare-dir). */
   graphqlBase?: string;
@@ -17,7 +19,7 @@ export interface Endpoints {
 /** One measurement: one arm, one profile, one concurrency. Times are ms after the start. */
 export interface CellSpec {
   arm: ArmName;
-  /** Gateway arms only: run against the comparison gateway (--compare-dir). */
+  /** Face arms only: run against the comparison gateway (--compare-dir). */
   base?: boolean;
   profile: ProfileName;
   concurrency: number;

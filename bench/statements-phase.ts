@@ -1,10 +1,9 @@
 import type { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ArmClient } from './clients/arm-client.js';
-import { gatewaySseClient } from './clients/gateway-sse-client.js';
-import { gatewayWsClient } from './clients/gateway-ws-client.js';
+import { armClients } from './clients/arm-clients.js';
+import type { Endpoints } from './protocol.js';
 import type { StatementCounter } from './statement-counter.js';
-import type { ArmName, Profile } from './workload.js';
+import { isFace, type ArmName, type Profile } from './workload.js';
 
 export interface StatementFigures {
   arm: ArmName;
@@ -17,22 +16,18 @@ export interface StatementFigures {
   byText: Record<string, number>;
 }
 
-const flows: { arm: ArmName; client: (graphqlUrl: string, apiKey: string, profile: Profile, agent: Agent) => ArmClient }[] = [
-  { arm: 'gateway-ws', client: (url, key, profile, agent) => gatewayWsClient(url, key, profile, 'two-step', agent) },
-  { arm: 'gateway-sse', client: gatewaySseClient },
-  { arm: 'stream-ws', client: (url, key, profile, agent) => gatewayWsClient(url, key, profile, 'one-operation', agent) },
-];
-
 /**
- * Postgres statements per completion, for each client path and for a short
- * and a long answer: `count` completions one after another, everything the
- * gateway sends meanwhile counted on the wire. Each flow runs once before
+ * Postgres statements per completion, for each face of the gateway among
+ * `faces` (other arms are ignored) and for a short and a long answer:
+ * `count` completions one after another, everything the gateway sends
+ * meanwhile counted on the wire. Each flow runs once before
  * counting, so that the once-a-minute lastUsedAt write of the key is not
  * billed to it.
  */
 export async function measureStatements(
   counter: StatementCounter,
-  graphqlUrl: string,
+  endpoints: Endpoints,
+  faces: readonly ArmName[],
   apiKey: string,
   agent: Agent,
   count: number,
@@ -41,24 +36,24 @@ export async function measureStatements(
   const figures: StatementFigures[] = [];
   for (const tokens of lengths) {
     const profile: Profile = { name: 'throughput', ttftMs: 0, interTokenMs: 0, tokens };
-    for (const flow of flows) {
-      const client = flow.client(graphqlUrl, apiKey, profile, agent);
+    for (const arm of faces.filter(isFace)) {
+      const client = armClients[arm]({ endpoints, base: false, apiKey, profile, agent });
       await client.connect();
       const signal = new AbortController().signal;
       const warm = await client.complete(() => undefined, signal);
-      if (warm.error) throw new Error(`${flow.arm} warm-up completion failed: ${warm.error}`);
+      if (warm.error) throw new Error(`${arm} warm-up completion failed: ${warm.error}`);
       await sleep(100);
       counter.reset();
       for (let i = 0; i < count; i++) {
         const sample = await client.complete(() => undefined, signal);
-        if (sample.error) throw new Error(`${flow.arm} completion failed: ${sample.error}`);
+        if (sample.error) throw new Error(`${arm} completion failed: ${sample.error}`);
       }
       // The settlement commits before the last event is sent; nothing else is pending.
       await sleep(100);
       const { reads, writes, byText } = counter.counts;
       client.close();
       figures.push({
-        arm: flow.arm,
+        arm,
         tokens,
         completions: count,
         readsPerCompletion: reads / count,

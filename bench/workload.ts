@@ -19,14 +19,55 @@ export const profiles: Record<ProfileName, Profile> = {
 };
 
 /**
- * The arms: the upstream alone, a minimal pass-through proxy, and the
- * gateway through each of its client paths (start mutation then
- * completionStream over graphql-ws or SSE, and streamCompletion over
- * graphql-ws in one operation).
+ * Which process sits between a client and the fake upstream: its CPU and RSS
+ * are the arm's (none for direct).
  */
-export const arms = ['direct', 'proxy', 'gateway-ws', 'gateway-sse', 'stream-ws'] as const;
-export type ArmName = (typeof arms)[number];
-export const baselineArms: readonly ArmName[] = ['direct', 'proxy'];
+export type ServerName = 'none' | 'proxy' | 'portkey' | 'gateway';
+
+export interface ArmSpec {
+  /** Baselines (direct, proxy), a peer gateway (Portkey), or a face of this gateway (held to the targets). */
+  kind: 'baseline' | 'peer' | 'face';
+  server: ServerName;
+  /** Start the completion first, then subscribe to it: the time to the start's answer is reported too. */
+  twoStep: boolean;
+  describe: string;
+}
+
+/**
+ * The arms, in report order. To add one: an entry here, its client in
+ * clients/arm-clients.ts (the compiler asks for it), and, if it can be
+ * missing, a check in run.ts that drops it with a note.
+ */
+export const armSpecs = {
+  direct: { kind: 'baseline', server: 'none', twoStep: false, describe: 'the fake upstream alone (OpenAI SSE)' },
+  proxy: { kind: 'baseline', server: 'proxy', twoStep: false, describe: 'a thin pass-through proxy in plain Node (bench/thin-proxy.ts)' },
+  portkey: { kind: 'peer', server: 'portkey', twoStep: false, describe: 'the Portkey AI gateway 1.15.2, OpenAI provider, custom host = the fake upstream' },
+  rest: { kind: 'face', server: 'gateway', twoStep: false, describe: 'POST /v1/chat/completions, stream: true, include_usage' },
+  stream: { kind: 'face', server: 'gateway', twoStep: false, describe: 'streamCompletion over graphql-ws' },
+  '2step': { kind: 'face', server: 'gateway', twoStep: true, describe: 'startCompletion over HTTP, then completionStream over graphql-ws' },
+  'stream-sse': { kind: 'face', server: 'gateway', twoStep: false, describe: 'streamCompletion over SSE (graphql-sse)' },
+  '2step-sse': { kind: 'face', server: 'gateway', twoStep: true, describe: 'startCompletion over HTTP, then completionStream over SSE' },
+  anthropic: { kind: 'face', server: 'gateway', twoStep: false, describe: 'POST /v1/messages, stream: true (only when the gateway serves it)' },
+} as const satisfies Record<string, ArmSpec>;
+
+export type ArmName = keyof typeof armSpecs;
+export const arms = Object.keys(armSpecs) as ArmName[];
+export const specOf = (arm: ArmName): ArmSpec => armSpecs[arm];
+export const isFace = (arm: ArmName): boolean => specOf(arm).kind === 'face';
+
+/** Names of earlier versions of the bench, still accepted by --arms. */
+export const armAliases: Record<string, ArmName> = { 'gateway-ws': '2step', 'stream-ws': 'stream', 'gateway-sse': '2step-sse' };
+
+/** `--arms a,b,…` with aliases resolved; throws on an unknown name. */
+export function parseArms(list: string): ArmName[] {
+  const out: ArmName[] = [];
+  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const name = (armAliases[raw] ?? raw) as ArmName;
+    if (!(name in armSpecs)) throw new Error(`unknown arm ${JSON.stringify(raw)}; the arms are ${arms.join(', ')}`);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
 
 export const BENCH_MODEL = 'claude-haiku-4-5';
 

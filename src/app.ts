@@ -70,6 +70,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     balances: realtime.balances,
     observer: metrics,
     instanceTimeoutMs: realtime.shared ? config.instanceTimeoutMs : undefined,
+    maxKeysPerAccount: config.maxKeysPerAccount,
+    maxCompletionDurationMs: config.maxCompletionDurationMs,
+    settlementGraceMs: config.settlementGraceMs,
+    sweepIntervalMs: config.sweepIntervalMs,
+    keyCheckIntervalMs: config.keyCheckIntervalMs,
+    maxStreamsPerKey: config.maxStreamsPerKey,
     logger,
   });
   const readiness = [{ name: 'database', check: () => database.ping() }];
@@ -93,7 +99,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const websocket = attachWebSocket(httpServer, yoga, config.maxRequestBytes);
+  const websocket = attachWebSocket(httpServer, yoga, {
+    maxMessageBytes: config.maxRequestBytes,
+    limits: config.websocket,
+    signsIn: async (authorization) => (await domain.authenticator.authenticate(authorization)).kind !== 'anonymous',
+  });
 
   return {
     domain,

@@ -45,7 +45,27 @@ const environmentSchema = z.object({
   QUERY_MAX_TOKENS: positiveInt.default(2000),
   QUERY_MAX_COST: positiveInt.default(5000),
   QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
+  // Bounds that keep one key from hurting other accounts (README, "Limits").
+  MAX_KEYS_PER_ACCOUNT: positiveInt.default(100),
+  // A completion is cut when it runs longer (64,000 tokens at 60 a second take 18 minutes).
+  MAX_COMPLETION_DURATION_MS: positiveInt.default(30 * 60_000),
+  // How long past that a settlement may be retried before the sweep ends the completion, and how often it sweeps.
+  SETTLEMENT_GRACE_MS: positiveInt.default(5 * 60_000),
+  SWEEP_INTERVAL_MS: positiveInt.default(10_000),
+  // How often each instance checks that the keys holding streams open are still live (revocation, expiry).
+  KEY_CHECK_INTERVAL_MS: positiveInt.default(2_000),
+  // Streams (subscriptions and REST streams) one key may hold open on one instance.
+  MAX_STREAMS_PER_KEY: positiveInt.default(500),
+  // graphql-ws: subscriptions per connection; how long a connection may go without connection_init,
+  // and then without any subscription, before it is closed; connections without credentials per instance.
+  WS_MAX_SUBSCRIPTIONS: positiveInt.default(100),
+  WS_CONNECTION_INIT_TIMEOUT_MS: positiveInt.default(5_000),
+  WS_IDLE_TIMEOUT_MS: positiveInt.default(60_000),
+  WS_MAX_ANONYMOUS_CONNECTIONS: positiveInt.default(200),
 });
+
+/** Every variable the configuration reads (.env.example and compose.yaml are checked against it). */
+export const environmentVariables: readonly string[] = Object.keys(environmentSchema.shape);
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -75,6 +95,31 @@ export interface Config {
   /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
   maxRequestBytes: number;
   queryLimits: QueryLimits;
+  /** Live (unrevoked, unexpired) API keys an account may hold. */
+  maxKeysPerAccount: number;
+  /** The longest a completion runs before it is cut as if for length. */
+  maxCompletionDurationMs: number;
+  /** How long past that a settlement may be retried before the overdue sweep ends the completion. */
+  settlementGraceMs: number;
+  /** How often each instance sweeps for completions that must end (and beats, with Redis). */
+  sweepIntervalMs: number;
+  /** How often each instance checks that the keys holding streams open are still live. */
+  keyCheckIntervalMs: number;
+  /** Streams one key may hold open on one instance. */
+  maxStreamsPerKey: number;
+  websocket: WebSocketLimits;
+}
+
+/** What one graphql-ws connection may hold, and for how long it may hold nothing. */
+export interface WebSocketLimits {
+  /** Subscriptions open at once on one connection. */
+  maxSubscriptions: number;
+  /** From the upgrade to connection_init. */
+  connectionInitTimeoutMs: number;
+  /** How long a connection without any subscription is kept. */
+  idleTimeoutMs: number;
+  /** Connections not (yet) signed in with a key or the admin token, on this instance. */
+  maxAnonymousConnections: number;
 }
 
 /** Per-operation limits on a GraphQL document, the same over HTTP, SSE and WebSocket. */
@@ -124,6 +169,18 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       tokens: e.QUERY_MAX_TOKENS,
       cost: e.QUERY_MAX_COST,
       directives: e.QUERY_MAX_DIRECTIVES,
+    },
+    maxKeysPerAccount: e.MAX_KEYS_PER_ACCOUNT,
+    maxCompletionDurationMs: e.MAX_COMPLETION_DURATION_MS,
+    settlementGraceMs: e.SETTLEMENT_GRACE_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    keyCheckIntervalMs: e.KEY_CHECK_INTERVAL_MS,
+    maxStreamsPerKey: e.MAX_STREAMS_PER_KEY,
+    websocket: {
+      maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+      connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+      idleTimeoutMs: e.WS_IDLE_TIMEOUT_MS,
+      maxAnonymousConnections: e.WS_MAX_ANONYMOUS_CONNECTIONS,
     },
   };
 }

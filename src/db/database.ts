@@ -90,6 +90,15 @@ export function sqlStateOf(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A statement refused for the data it carries (SQLSTATE class 22, data
+ * exception; 54, a limit such as a too-large value) rather than for the
+ * state of the server: sending it again would fail again.
+ */
+export function isDataError(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('54'));
+}
+
 export const UNIQUE_VIOLATION = '23505';
-export const FOREIGN_KEY_VIOLATION = '23503';
 export const NOT_NULL_VIOLATION = '23502';

@@ -117,6 +117,9 @@ export const completionTable = pgTable(
     status: completionStatus('status').notNull().default('PENDING'),
     // The validated request as sent upstream (model and prices resolved).
     request: jsonb('request').notNull(),
+    // A hash of the request as asked, which its idempotency key is bound to;
+    // null on rows from before fingerprints (a retry of those is refused).
+    requestFingerprint: text('request_fingerprint'),
     // Prices are copied at start so a later price change never alters what a
     // running completion costs.
     inputPricePerMillion: money('input_price_per_million').notNull(),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { Authenticator } from './access/authenticator.js';
+import { KeyWatch } from './access/key-watch.js';
 import type { RateLimiter } from './access/rate-limiter.js';
 import { AccountService } from './accounts/account-service.js';
 import type { BalanceFeed } from './accounts/balance-feed.js';
@@ -37,6 +38,22 @@ export interface DomainDeps {
    * undefined: this is the only instance.
    */
   instanceTimeoutMs: number | undefined;
+  /** Live API keys an account may hold. */
+  maxKeysPerAccount: number;
+  /** The longest a completion may run before it is cut. */
+  maxCompletionDurationMs: number;
+  /** How long past that its settlement may take before the overdue sweep ends it. */
+  settlementGraceMs: number;
+  /** How often the sweeps run. */
+  sweepIntervalMs: number;
+  /**
+   * How often each instance checks that the keys holding streams are still
+   * live, and how long it trusts a key it read (a change made on another
+   * instance is seen within this).
+   */
+  keyCheckIntervalMs: number;
+  /** Streams (subscriptions, REST streams) a key may hold open on this instance. */
+  maxStreamsPerKey: number;
   logger: Logger;
 }
 
@@ -62,26 +79,37 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   const hasher = new ApiKeyHasher(await loadPepper(db, deps.apiKeyPepper));
   const cache = new CatalogueCache(db);
   const instanceId = randomUUID();
-  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId });
-  // Completions a dead process left running are settled INTERRUPTED; their
-  // event logs get a terminal event, so that waiting subscribers end too.
+  const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, deps.maxStreamsPerKey, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
+  const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
+  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
+  // Completions a dead process left running, or that outlived their bound,
+  // are settled INTERRUPTED; their event logs get a terminal event, so that
+  // waiting subscribers end too.
   const instance = new InstanceRegistration(
     db,
     instanceId,
-    deps.instanceTimeoutMs,
+    { sharedTimeoutMs: deps.instanceTimeoutMs, overdueAfterMs, sweepIntervalMs: deps.sweepIntervalMs },
     (ids) => completions.endInterrupted(ids),
-    (error) => logger.warn({ err: error }, 'instance heartbeat failed'),
+    () => completions.abortLost(),
+    (error) => logger.warn({ err: error }, 'an instance sweep failed; the next one retries'),
   );
   await instance.start();
+  keyWatch.start();
+  const authenticator = new Authenticator(db, hasher, deps.adminToken, deps.keyCheckIntervalMs, (error) => logger.warn({ err: error }, 'could not record API key use'));
+  const keyChanged = (keyId: string, change: 'revoked' | 'updated') => {
+    authenticator.forget(keyId);
+    if (change === 'revoked') keyWatch.revoked(keyId);
+  };
   return {
-    authenticator: new Authenticator(db, hasher, deps.adminToken, deps.rateLimiter, (error) => logger.warn({ err: error }, 'could not record API key use')),
-    accounts: new AccountService(db, deps.balances),
-    apiKeys: new ApiKeyService(db, hasher, cache),
+    authenticator,
+    accounts: new AccountService(db, deps.balances, keyWatch, (error) => logger.warn({ err: error }, 'could not follow a balance; the next change retries')),
+    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount, keyChanged),
     credits: new CreditService(db, deps.balances),
     catalogue: new CatalogueService(db, cache),
     usage: new UsageService(db),
     completions,
     stop: async (deadlineMs) => {
+      keyWatch.stop();
       await completions.stop(deadlineMs);
       await instance.stop();
     },

@@ -114,6 +114,13 @@ export class BadInputError extends DomainError {
   }
 }
 
+/** An idempotency key already used for a different request (REST faces answer 409). */
+export class IdempotencyKeyReusedError extends BadInputError {
+  constructor(readonly earlierId: string) {
+    super(['idempotencyKey'], `was already used for a different request (completion ${earlierId}); use a new key for a new request`);
+  }
+}
+
 /** The model named is unknown or disabled (OpenAI-style faces answer 404 for it). */
 export class ModelUnavailableError extends BadInputError {}
 

@@ -69,6 +69,7 @@ class StreamCursor implements AsyncIterableIterator<CompletionEvent> {
 /** The event log of a single instance. Ended logs are kept for `retentionMs`, then read from Postgres. */
 export class InProcessEventLog implements CompletionEventLog {
   private readonly streams = new Map<string, Stream>();
+  private readonly lostHandlers = new Set<(completionId: string) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly retentionMs = 60_000) {}
@@ -79,7 +80,11 @@ export class InProcessEventLog implements CompletionEventLog {
 
   append(event: CompletionEvent): void {
     const stream = this.streams.get(event.completionId);
-    if (!stream || stream.done) return;
+    if (!stream) return;
+    if (stream.done) {
+      for (const handler of this.lostHandlers) handler(event.completionId);
+      return;
+    }
     stream.events.push(event);
     if (event.done) {
       stream.done = true;
@@ -92,6 +97,10 @@ export class InProcessEventLog implements CompletionEventLog {
     }
     for (const wake of stream.waiters) wake();
     stream.waiters.clear();
+  }
+
+  onLost(handler: (completionId: string) => void): void {
+    this.lostHandlers.add(handler);
   }
 
   holdFor(completionId: string, wake: () => void): boolean {

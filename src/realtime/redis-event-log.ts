@@ -22,6 +22,41 @@ const REFRESH_MS = 10 * 60_000;
  */
 const MIN_RETENTION_MS = 30_000;
 
+/** What the append script answers. */
+const APPENDED = 1;
+const REFUSED = 0;
+const DUPLICATE = 2;
+type AppendOutcome = typeof APPENDED | typeof REFUSED | typeof DUPLICATE;
+
+/**
+ * Appends one event, atomically with the check that the log has not ended:
+ * the open key reads `ended` once the terminal event is in, and every later
+ * append is refused (REFUSED), so nothing is delivered after the end and an
+ * owner that lost its completion learns it. An id not above the last (an
+ * append resent after a reconnect, or a race to end the log) is DUPLICATE.
+ * KEYS: the events stream, the open key. ARGV: entry id, encoded event,
+ * '1' for the terminal event, the TTL in ms to set (0: none).
+ */
+const APPEND_SCRIPT = `
+if redis.call('GET', KEYS[2]) == 'ended' then return ${REFUSED} end
+local added = redis.pcall('XADD', KEYS[1], ARGV[1], '${EVENT_FIELD}', ARGV[2])
+if type(added) == 'table' and added.err then
+  if string.find(added.err, 'equal or smaller', 1, true) then return ${DUPLICATE} end
+  return added
+end
+local ttl = tonumber(ARGV[4])
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[2], 'ended', 'PX', ttl)
+elseif ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return ${APPENDED}`;
+
+type EventWriter = Redis & {
+  appendCompletionEvent(eventsKey: string, openKey: string, id: string, event: string, terminal: '0' | '1', ttlMs: number): Promise<AppendOutcome>;
+};
+
 export interface RedisEventLogOptions {
   url: string;
   /** Prepended to every key, so that deployments (or test runs) can share a Redis. */
@@ -36,23 +71,26 @@ export interface RedisEventLogOptions {
  *
  * Keys (`{id}` is a hash tag, so a completion's keys share a cluster slot):
  *   <prefix>completion:{id}:events  stream; entry `0-(index+1)`, field `e` = the encoded event
- *   <prefix>completion:{id}:open    set at open, so a completion with no event yet is known
+ *   <prefix>completion:{id}:open    set at open, so a completion with no event yet is known;
+ *                                   `ended` once the terminal event is in (no append after it)
  * Both live ACTIVE_TTL_MS while the completion runs and the retention after
  * its terminal event.
  *
- * Appending is one XADD, sent without waiting (ioredis pipelines what one
- * turn of the event loop sends, and one connection keeps the order); only
- * this process appends a completion it runs. Reading replays with XRANGE,
+ * Appending is one script (the XADD and the check that the log has not
+ * ended), sent without waiting (ioredis pipelines what one turn of the
+ * event loop sends, and one connection keeps the order); only the owner
+ * appends a completion it runs, and a sweeper its terminal event. Reading replays with XRANGE,
  * then follows through the process's SharedStreamReader: one blocking
  * connection for all subscribers.
  */
 export class RedisEventLog implements CompletionEventLog {
   /** When this process last set the TTL of a running completion's keys. */
   private readonly refreshedAt = new Map<string, number>();
+  private readonly lostHandlers = new Set<(completionId: string) => void>();
   private readonly retentionMs: number;
 
   private constructor(
-    private readonly writer: Redis,
+    private readonly writer: EventWriter,
     private readonly reader: SharedStreamReader,
     private readonly options: RedisEventLogOptions,
   ) {
@@ -61,7 +99,11 @@ export class RedisEventLog implements CompletionEventLog {
 
   static async connect(options: RedisEventLogOptions): Promise<RedisEventLog> {
     const { url, keyPrefix, logger } = options;
-    const writer = await connectRedis(url, `${keyPrefix}events-writer`, logger, { enableAutoPipelining: true });
+    // No limit on retries: while Redis is away, appends wait in ioredis's
+    // queue and go out, in order, when it is back, however long that takes
+    // (a completion's events are bounded by its maxTokens and time bound).
+    const writer = await connectRedis(url, `${keyPrefix}events-writer`, logger, { enableAutoPipelining: true, maxRetriesPerRequest: null });
+    writer.defineCommand('appendCompletionEvent', { numberOfKeys: 2, lua: APPEND_SCRIPT });
     // A blocking XREAD holds its connection: the reader gets its own, and a
     // read cut by a reconnect is retried by the reader with fresh positions,
     // not resent by ioredis.
@@ -72,7 +114,7 @@ export class RedisEventLog implements CompletionEventLog {
       writer.disconnect();
       throw error;
     });
-    return new RedisEventLog(writer, new SharedStreamReader(blocking, writer, logger), options);
+    return new RedisEventLog(writer as EventWriter, new SharedStreamReader(blocking, writer, logger), options);
   }
 
   private eventsKey(completionId: string): string {
@@ -88,16 +130,24 @@ export class RedisEventLog implements CompletionEventLog {
   }
 
   append(event: CompletionEvent): void {
-    const key = this.eventsKey(event.completionId);
-    const failed = (error: unknown) => this.logFailedAppend(event, error);
     // Not awaited: what one turn of the event loop sends leaves in one write
     // (auto-pipelining), in order, on this one connection.
-    this.writer.xadd(key, entryIdOf(event.index), EVENT_FIELD, encodeEvent(event)).catch(failed);
-    const ttl = this.ttlToSet(event);
-    if (ttl !== undefined) {
-      this.writer.pexpire(key, ttl).catch(failed);
-      this.writer.pexpire(this.openKey(event.completionId), ttl).catch(failed);
-    }
+    void this.appendOnce(event).then(
+      (outcome) => {
+        if (outcome === REFUSED) for (const handler of this.lostHandlers) handler(event.completionId);
+      },
+      (error: unknown) => this.options.logger.error({ err: error, completionId: event.completionId, index: event.index }, 'could not append a completion event to Redis'),
+    );
+  }
+
+  onLost(handler: (completionId: string) => void): void {
+    this.lostHandlers.add(handler);
+  }
+
+  private appendOnce(event: CompletionEvent): Promise<AppendOutcome> {
+    const id = event.completionId;
+    const ttl = this.ttlToSet(event) ?? 0;
+    return this.writer.appendCompletionEvent(this.eventsKey(id), this.openKey(id), entryIdOf(event.index), encodeEvent(event), event.done ? '1' : '0', ttl);
   }
 
   /**
@@ -117,31 +167,23 @@ export class RedisEventLog implements CompletionEventLog {
     return ACTIVE_TTL_MS;
   }
 
-  private logFailedAppend(event: CompletionEvent, error: unknown): void {
-    this.options.logger.error({ err: error, completionId: event.completionId, index: event.index }, 'could not append a completion event to Redis');
-  }
-
   /**
-   * The terminal event goes right after the last entry. Should two
-   * instances end the same log at once, Redis refuses the second XADD (its
-   * entry id is no longer above the last), so the log still ends once.
+   * The terminal event goes right after the last entry. Another process may
+   * append meanwhile (the owner that looked dead but is not): its entry takes
+   * the id, this one comes back as a duplicate and goes after it. Once the
+   * terminal event is in, the script refuses every later append, so the log
+   * ends once, on every instance.
    */
   async end(completion: Completion): Promise<void> {
     const key = this.eventsKey(completion.id);
-    const [opened, last] = await this.transaction<[number, StreamEntry[]]>((multi) =>
-      multi.exists(this.openKey(completion.id)).xrevrange(key, '+', '-', 'COUNT', 1),
-    );
-    const lastEvent = last[0] && decodeEntry(last[0]);
-    if ((!lastEvent && opened === 0) || lastEvent?.done) return;
-    const event = terminalEvent(completion, (lastEvent?.index ?? -1) + 1);
-    try {
-      await this.writer.xadd(key, entryIdOf(event.index), EVENT_FIELD, encodeEvent(event));
-    } catch (error) {
-      if (!/equal or smaller/i.test((error as Error).message)) throw error;
-      return;
+    for (;;) {
+      const [opened, last] = await this.transaction<[number, StreamEntry[]]>((multi) =>
+        multi.exists(this.openKey(completion.id)).xrevrange(key, '+', '-', 'COUNT', 1),
+      );
+      const lastEvent = last[0] && decodeEntry(last[0]);
+      if ((!lastEvent && opened === 0) || lastEvent?.done) return;
+      if ((await this.appendOnce(terminalEvent(completion, (lastEvent?.index ?? -1) + 1))) !== DUPLICATE) return;
     }
-    await this.writer.pexpire(key, this.retentionMs);
-    await this.writer.pexpire(this.openKey(completion.id), this.retentionMs);
   }
 
   /**

@@ -124,6 +124,10 @@ export async function streamCompletion(ctx: ResponseContext): Promise<void> {
   res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': ctx.id });
   res.flushHeaders();
   if (ctx.ttftMs > 0 && !(await wait(ctx.ttftMs, closed))) return;
+  if (script.endless) {
+    res.write(encoder.choice(ROLE_DELTA_JSON, null));
+    return streamForever(ctx, encoder);
+  }
 
   for (let i = 0; i < deltas.length; i++) {
     if (i > 0 && ctx.interTokenMs > 0 && !(await wait(ctx.interTokenMs, closed))) return;
@@ -136,9 +140,23 @@ export async function streamCompletion(ctx: ResponseContext): Promise<void> {
   if (strikeAt === deltas.length) return strike(ctx, 'data: {not json\n\n');
 
   if (deltas.length === 0) res.write(encoder.choice(ROLE_DELTA_JSON, null));
+  for (const raw of script.rawChunks ?? []) if (!res.write(`data: ${raw}\n\n`) && !(await drained(res, closed))) return;
   if (!finishInline) res.write(encoder.choice(EMPTY_DELTA_JSON, plan.finishReason));
   if (sendUsage) res.write(encoder.usage(usageOf(plan, deltas.length, script)));
+  if (script.breakBeforeDone) {
+    ctx.markFault();
+    return reset(res, closed);
+  }
   res.end(DONE_LINE);
+}
+
+/** An upstream that never stops: one token per interval (or per drain), until the client closes. */
+async function streamForever(ctx: ResponseContext, encoder: ReturnType<typeof createChunkEncoder>): Promise<void> {
+  const token = JSON.stringify({ content: 'more ' });
+  while (!ctx.closed.aborted) {
+    if (!ctx.res.write(encoder.choice(token, null)) && !(await drained(ctx.res, ctx.closed))) return;
+    if (!(await wait(ctx.interTokenMs, ctx.closed))) return;
+  }
 }
 
 export async function sendCompletion(ctx: ResponseContext): Promise<void> {

@@ -49,4 +49,10 @@ export interface SimulatorScript {
   finishReason?: string;
   ttftMs?: number;
   interTokenMs?: number;
+  /** After the finish chunk and the usage, reset the connection instead of sending `[DONE]`. */
+  breakBeforeDone?: boolean;
+  /** Ignore max_tokens and never finish: tokens until the client goes away. */
+  endless?: boolean;
+  /** `data:` payloads sent verbatim after the planned tokens and before the finish chunk (hostile chunks). */
+  rawChunks?: string[];
 }

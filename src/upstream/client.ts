@@ -17,6 +17,9 @@ export interface UpstreamClientOptions {
   idleTimeoutMs: number;
 }
 
+/** A whole chat.completion answered to a streaming request; far above any real answer. */
+const MAX_WHOLE_ANSWER_BYTES = 16 * 1024 * 1024;
+
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const transport = new NodeTransport();
   const sdk = new OpenAI({
@@ -67,13 +70,19 @@ async function* streamChat(
   signal.addEventListener('abort', onCallerAbort, { once: true });
   deadline.resume(options.firstByteTimeoutMs);
   let complete = false;
+  let finished = false;
   try {
     const response = await sdk.chat.completions.create(toStreamingParams(request), { signal: controller.signal }).asResponse();
     const body = transport.bodyOf(response);
     if (body === undefined) throw new UpstreamError('malformed', 'The upstream answered without a body.');
     if (/application\/json/i.test(body.headers['content-type'] ?? '')) {
       const pieces: Buffer[] = [];
-      for await (const piece of body) pieces.push(piece as Buffer);
+      let size = 0;
+      for await (const piece of body) {
+        size += (piece as Buffer).length;
+        if (size > MAX_WHOLE_ANSWER_BYTES) throw new UpstreamError('malformed', `The upstream answered more than ${MAX_WHOLE_ANSWER_BYTES} bytes of JSON.`);
+        pieces.push(piece as Buffer);
+      }
       const whole = chunkOfWholeCompletion(Buffer.concat(pieces).toString('utf8'));
       deadline.pause();
       yield whole;
@@ -83,7 +92,6 @@ async function* streamChat(
     const reader = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const decoder = new SseDataDecoder();
     const events: string[] = [];
-    let finished = false;
     let ended = false;
     while (!ended) {
       const read = await reader.next();
@@ -119,6 +127,14 @@ async function* streamChat(
     if (!finished) throw new UpstreamError('malformed', 'The upstream stream ended without a finish_reason.');
     complete = true;
   } catch (error) {
+    // Whatever breaks after the finish_reason (a reset before [DONE], a
+    // stall where usage should come, garbage) breaks nothing that was
+    // answered: the stream is complete, with the usage it gave or none. Only
+    // the caller's own abort still counts as one.
+    if (finished && stopped?.kind !== 'aborted') {
+      complete = true;
+      return;
+    }
     throw stopped ?? toUpstreamError(error, options.apiKey);
   } finally {
     deadline.stop();

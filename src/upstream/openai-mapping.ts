@@ -69,6 +69,7 @@ export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | und
   const contentDelta = delta?.content || undefined;
   const toolCallDeltas = delta?.tool_calls?.length ? delta.tool_calls : undefined;
   const finishReason = choice?.finish_reason || undefined;
+  assertChunkShape(contentDelta, toolCallDeltas, finishReason);
   const usage = usageOf(chunk.usage);
   if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && usage === undefined) {
     return undefined;
@@ -100,6 +101,33 @@ function usageOf(usage: WireUsage | null | undefined): UpstreamUsage | undefined
   if (!isTokenCount(cachedPromptTokens) || !isTokenCount(cacheWriteTokens)) return undefined;
   if (cachedPromptTokens + cacheWriteTokens > usage.prompt_tokens) return undefined;
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedPromptTokens, cacheWriteTokens };
+}
+
+/**
+ * The upstream is not trusted: a chunk whose fields have the wrong types
+ * fails the stream as malformed here, before the gateway acts on it. (What
+ * is plausible in size or number is the domain's to judge.)
+ */
+function assertChunkShape(content: unknown, toolCalls: unknown, finishReason: unknown): void {
+  const malformed = (what: string) => new UpstreamError('malformed', `The upstream sent a chunk whose ${what}.`);
+  if (content !== undefined && typeof content !== 'string') throw malformed('content is not a string');
+  if (finishReason !== undefined && (typeof finishReason !== 'string' || !/^[a-z_]{1,64}$/.test(finishReason))) {
+    throw malformed('finish_reason is not a short lowercase word');
+  }
+  if (toolCalls === undefined) return;
+  if (!Array.isArray(toolCalls)) throw malformed('tool_calls is not an array');
+  for (const call of toolCalls as { index?: unknown; id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]) {
+    if (typeof call !== 'object' || call === null || !Number.isInteger(call.index) || (call.index as number) < 0) {
+      throw malformed('tool call has no index');
+    }
+    const { id, function: fn } = call;
+    if ((id !== undefined && id !== null && typeof id !== 'string') || (fn !== undefined && (typeof fn !== 'object' || fn === null))) {
+      throw malformed('tool call has an id or function of the wrong type');
+    }
+    for (const text of [fn?.name, fn?.arguments]) {
+      if (text !== undefined && text !== null && typeof text !== 'string') throw malformed('tool call function has a name or arguments that are not strings');
+    }
+  }
 }
 
 const MAX_TOKEN_COUNT = 2 ** 31 - 1;

@@ -1,3 +1,5 @@
+import { UpstreamError } from '../domain/completions/upstream.js';
+
 /**
  * Incremental Server-Sent Events decoder that keeps only the `data` of each
  * event. The openai SDK's own decoder copies its whole byte buffer once per
@@ -10,11 +12,23 @@
  * of a read waits for the next one, which may start with its `\n`). Fields
  * other than `data` (`event`, `id`, `retry`) and comments are ignored.
  */
+/** No chunk of a chat completion stream comes near this; a whole answer rarely does. */
+const MAX_EVENT_CHARS = 1024 * 1024;
+
 export class SseDataDecoder {
   readonly #text = new TextDecoder();
+  readonly #maxEventChars: number;
   #buffer = '';
   #data: string | undefined;
   #pendingReturn = false;
+
+  /**
+   * `maxEventChars` bounds what one event (or one unfinished line) may hold:
+   * an upstream that never ends a line must not fill the memory.
+   */
+  constructor(maxEventChars = MAX_EVENT_CHARS) {
+    this.#maxEventChars = maxEventChars;
+  }
 
   /** Decodes `bytes` and appends the data of each event they complete to `out`. */
   decode(bytes: Uint8Array, out: string[]): void {
@@ -56,5 +70,8 @@ export class SseDataDecoder {
       start = newline + 1;
     }
     this.#buffer = start === 0 ? buffer : buffer.slice(start);
+    if (this.#buffer.length + (this.#data?.length ?? 0) > this.#maxEventChars) {
+      throw new UpstreamError('malformed', `The upstream sent an event larger than ${this.#maxEventChars} characters.`);
+    }
   }
 }

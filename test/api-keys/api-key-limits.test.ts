@@ -40,27 +40,52 @@ async function finish(token: string, id: string) {
 }
 
 describe('requests per minute', () => {
-  it('are counted per key and refused past the limit with RATE_LIMITED, HTTP 429 and a retry-after', async () => {
+  it('count completions started and refuse the one past the limit with RATE_LIMITED and a retryAfter', async () => {
     const { key } = await keyWith({ requestsPerMinute: 3 });
-    for (let i = 0; i < 3; i++) await gqlOk(server, '{ viewer { id } }', { token: key });
-    const response = await fetch(server.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: '{ viewer { id } }' }),
-    });
-    expect(response.status).toBe(429);
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-    const body = (await response.json()) as any;
-    expect(body.errors[0].extensions.code).toBe('RATE_LIMITED');
-    expect(body.errors[0].extensions.retryAfter).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect(codeOf(await start(key))).toBeUndefined();
+    const refused = await start(key);
+    expect(codeOf(refused)).toBe('RATE_LIMITED');
+    expect(refused.errors?.[0]?.extensions?.retryAfter).toBeGreaterThan(0);
+  });
+
+  it('count every completion one request starts through aliases', async () => {
+    const { key, accountId } = await keyWith({ requestsPerMinute: 2 });
+    const aliased = `mutation($input: CompletionInput!) { ${Array.from({ length: 6 }, (_, i) => `s${i}: startCompletion(input: $input) { id }`).join(' ')} }`;
+    const response = await gql(server, aliased, { token: key, variables: { input } });
+    // startCompletion is non-null: the first refused field nulls the whole
+    // answer and ends the (serial) mutation, so the rows are what counts.
+    expect(response.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const { rows } = await server.pg.query('select count(*)::int as n from completions where account_id = $1', [accountId]);
+    expect(rows[0].n).toBe(2);
+  });
+
+  it('count completions started over the OpenAI REST face too, answered 429 with retry-after', async () => {
+    const { key } = await keyWith({ requestsPerMinute: 1 });
+    const rest = () =>
+      fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
+      });
+    expect((await rest()).status).toBe(200);
+    expect(codeOf(await start(key))).toBe('RATE_LIMITED');
+    const refused = await rest();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('do not count queries, which a limited key may run freely', async () => {
+    const { key } = await keyWith({ requestsPerMinute: 1 });
+    for (let i = 0; i < 5; i++) await gqlOk(server, '{ viewer { id } }', { token: key });
+    expect(codeOf(await start(key))).toBeUndefined();
   });
 
   it('do not limit other keys', async () => {
     const limited = await keyWith({ requestsPerMinute: 1 });
     const free = await keyWith({});
-    await gqlOk(server, '{ viewer { id } }', { token: limited.key });
-    expect(codeOf(await gql(server, '{ viewer { id } }', { token: limited.key }))).toBe('RATE_LIMITED');
-    for (let i = 0; i < 5; i++) await gqlOk(server, '{ viewer { id } }', { token: free.key });
+    expect(codeOf(await start(limited.key))).toBeUndefined();
+    expect(codeOf(await start(limited.key))).toBe('RATE_LIMITED');
+    for (let i = 0; i < 5; i++) expect(codeOf(await start(free.key))).toBeUndefined();
   });
 });
 

@@ -20,7 +20,7 @@ async function liveWithReader() {
 /** Upstream tokens arriving one event-loop turn apart, as from separate network reads. */
 async function tokensInSeparateTurns(live: LiveCompletion, tokens: string[]) {
   for (const token of tokens) {
-    live.addText(token);
+    live.accept({ contentDelta: token });
     await nextTurn();
     await nextTurn();
   }

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 
-// Tests run against a real Postgres server: TEST_POSTGRES_URL if set, the
-// local one otherwise. Each test file works in a database of its own.
+// Tests run against a real Postgres server: TEST_POSTGRES_URL, which the
+// global set-up always sets (to a server it started, unless given one); the
+// local server's default is for bench/, which runs outside vitest. Each test
+// file works in a database of its own.
 export const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,14 +18,14 @@ export function testTemplate(): string {
   return inject('templateDatabase');
 }
 
-export function databaseUrl(name: string): string {
-  const url = new URL(postgresUrl);
+export function databaseUrl(name: string, server = postgresUrl): string {
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresUrl });
+async function withAdmin<T>(server: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: server });
   await client.connect();
   try {
     return await work(client);
@@ -34,10 +36,10 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 
 export async function createDatabase(template?: string): Promise<string> {
   const name = `tokenhub_test_${randomBytes(6).toString('hex')}`;
-  await withAdmin((c) => c.query(`create database "${name}"${template ? ` template "${template}"` : ''}`));
+  await withAdmin(postgresUrl, (c) => c.query(`create database "${name}"${template ? ` template "${template}"` : ''}`));
   return name;
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  await withAdmin((c) => c.query(`drop database if exists "${name}" with (force)`));
+export async function dropDatabase(name: string, server = postgresUrl): Promise<void> {
+  await withAdmin(server, (c) => c.query(`drop database if exists "${name}" with (force)`));
 }

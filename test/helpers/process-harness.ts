@@ -18,11 +18,13 @@ export interface ProcessHarness {
  * its end. Call at the top of the file.
  */
 export function processHarness(adminToken: string): ProcessHarness {
-  const children: ServerProcess[] = [];
+  // Kept from the spawn on, not from its readiness: a test that times out
+  // while a process starts must not leave that process running.
+  const children: Promise<ServerProcess>[] = [];
   let database: string;
   const harness = {
-    spawn: async (env: Record<string, string> = {}) => {
-      const child = await startServerProcess(
+    spawn: (env: Record<string, string> = {}) => {
+      const child = startServerProcess(
         { DATABASE_URL: databaseUrl(database), UPSTREAM_BASE_URL: harness.simulator.baseUrl, UPSTREAM_API_KEY: 'th-upstream-test-key', ...env },
         adminToken,
       );
@@ -37,7 +39,7 @@ export function processHarness(adminToken: string): ProcessHarness {
     harness.pool.on('error', () => undefined);
   });
   afterAll(async () => {
-    await Promise.all(children.map((c) => c.kill('SIGKILL')));
+    await Promise.all(children.map((child) => child.then((c) => c.kill('SIGKILL'), () => undefined)));
     await harness.pool?.end();
     if (database) await dropDatabase(database);
     await harness.simulator?.close();

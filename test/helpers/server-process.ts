@@ -19,12 +19,13 @@ export interface ServerProcess {
 }
 
 /**
- * Spawns `node --import tsx src/main.ts` with `env` as its whole environment
- * (plus PATH and HOME), and resolves once its banner names the URL. The child
- * is killed when this process exits, even if the test never stops it.
+ * Spawns the compiled build as `npm start` runs it (the global set-up builds
+ * dist/ first), with `env` as its whole environment (plus PATH and HOME), and
+ * resolves once its banner names the URL. The child is killed when this
+ * process exits, even if the test never stops it.
  */
 export async function startServerProcess(env: Record<string, string>, adminToken: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ADMIN_TOKEN: adminToken, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

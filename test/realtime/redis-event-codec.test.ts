@@ -9,6 +9,7 @@ const settled: Completion = {
   apiKeyId: null,
   modelId: 'anthropic/claude-haiku-4-5',
   status: 'SUCCEEDED',
+  requestFingerprint: null,
   request: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1024 },
   inputPricePerMillion: 1_000_000_000n,
   outputPricePerMillion: 5_000_000_000n,

@@ -130,6 +130,37 @@ describe('Redis event log across instances', () => {
     expect(indexes(await reading)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('refuses every append after the terminal event, and tells the producer it lost the completion', async () => {
+    const id = await opened();
+    const lost: string[] = [];
+    producer.onLost((completionId) => lost.push(completionId));
+    producer.append(event(id, 0));
+    await tick();
+    // Another instance ends it (its owner looked dead)…
+    await consumer.end({ id, completionTokens: 0, cost: 0n, status: 'INTERRUPTED' } as never);
+    // …and the owner, awake again, goes on.
+    producer.append(event(id, 2));
+    producer.append(event(id, 3, true));
+    await expect.poll(() => lost.filter((l) => l === id).length).toBe(2);
+    const events = await drain(await consumer.read(id, -1));
+    expect(events.map((e) => [e.index, e.done])).toEqual([
+      [0, false],
+      [1, true],
+    ]);
+  });
+
+  it('ends a log once when the owner appends while another instance ends it', async () => {
+    const id = await opened();
+    for (let i = 0; i < 50; i++) producer.append(event(id, i));
+    await consumer.end({ id, completionTokens: 0, cost: 0n, status: 'INTERRUPTED' } as never);
+    for (let i = 50; i < 60; i++) producer.append(event(id, i));
+    await tick();
+    const events = await drain(await consumer.read(id, -1));
+    expect(events.filter((e) => e.done)).toHaveLength(1);
+    expect(events.at(-1)?.done).toBe(true);
+    expect(indexes(events)).toEqual(events.map((_, i) => i));
+  });
+
   it('serves a thousand idle subscribers over one blocking connection, and wakes each with its next event', async () => {
     const ids = await Promise.all(Array.from({ length: 100 }, opened));
     const readers = await Promise.all(Array.from({ length: 1000 }, (_, i) => consumer.read(ids[i % ids.length] as string, -1)));

@@ -165,7 +165,7 @@ describe('several instances on one Redis', () => {
     expect(seen).toEqual(['1.00', '1.25']);
   });
 
-  it('counts a key’s requests per minute across instances', async () => {
+  it('counts the completions a key starts per minute across instances', async () => {
     const [onA, onB] = instances();
     const accountId = await createAccount(onA);
     const limited = await gqlOk(onA, 'mutation($id: ID!) { createApiKey(input: { accountId: $id, name: "rpm", limits: { requestsPerMinute: 2 } }) { secret } }', {
@@ -173,10 +173,27 @@ describe('several instances on one Redis', () => {
       variables: { id: accountId },
     });
     const key = limited.createApiKey.secret;
-    await gqlOk(onA, '{ viewer { id } }', { token: key });
-    await gqlOk(onB, '{ viewer { id } }', { token: key });
-    const third = await gql(onA, '{ viewer { id } }', { token: key });
+    await grant(onA, accountId, '5');
+    // Windows are clock minutes (documented): keep the three starts inside one.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 55_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute));
+    const start = (on: ServerProcess) => gql(on, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('rpm'), maxTokens: 5 } } });
+    expect((await start(onA)).errors).toBeUndefined();
+    expect((await start(onB)).errors).toBeUndefined();
+    const third = await start(onA);
     expect(third.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
+  it('ends on B the subscriptions of a key revoked on A, within seconds', async () => {
+    const [onA, onB] = instances();
+    const { key, keyId } = await fundedCustomer(onA);
+    const client = wsClient(onB, key);
+    const subscribed = collectWs(client, 'subscription { balance { balance } }', {}, () => {
+      void gqlOk(onA, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { token: ADMIN_TOKEN, variables: { id: keyId } });
+    });
+    const result = await subscribed;
+    await client.dispose();
+    expect(result.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
   });
 
   // Last: it kills A.

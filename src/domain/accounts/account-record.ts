@@ -2,7 +2,7 @@ import { count, eq } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { accountTable } from '../../db/tables.js';
 import { assertUuid } from '../ids.js';
-import { creationOrder, pageClauses, type PageRequest } from '../pagination.js';
+import { creationOrder, cursorOf, pageClauses, type PageRequest } from '../pagination.js';
 
 export type Account = typeof accountTable.$inferSelect;
 
@@ -18,7 +18,10 @@ export async function findAccount(db: Database, id: string): Promise<Account | u
   return account;
 }
 
-const accountOrder = creationOrder(accountTable, false);
+const accountOrder = creationOrder('accounts', accountTable, false);
+
+/** Where an account stands in the list of accounts, for the next page. */
+export const accountCursor = (account: Account): string => cursorOf(accountOrder, undefined, account.id);
 
 export function listAccounts(db: Database, page: PageRequest): Promise<Account[]> {
   const { where, orderBy } = pageClauses(accountOrder, page);

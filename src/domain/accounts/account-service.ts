@@ -1,19 +1,26 @@
-import { Repeater } from '@repeaterjs/repeater';
 import type { Database } from '../../db/database.js';
 import { accountFor, assertAccountAccess, assertAdmin, assertSignedIn } from '../access/access-rules.js';
+import type { GuardedStream, KeyWatch } from '../access/key-watch.js';
 import type { Viewer } from '../access/viewer.js';
 import { NotFoundError } from '../errors.js';
 import { validateName } from '../names.js';
 import type { PageRequest } from '../pagination.js';
 import { countAccounts, findAccount, insertAccount, listAccounts, type Account } from './account-record.js';
 import type { BalanceFeed } from './balance-feed.js';
+import { BalanceWatch } from './balance-watch.js';
 
 /** Accounts: opened by the admin, read by the admin or by their own keys. */
 export class AccountService {
+  private readonly balances: BalanceWatch;
+
   constructor(
     private readonly db: Database,
-    private readonly balances: BalanceFeed,
-  ) {}
+    feed: BalanceFeed,
+    private readonly keyWatch: KeyWatch,
+    onError: (error: unknown) => void,
+  ) {
+    this.balances = new BalanceWatch(feed, (id) => findAccount(this.db, id), onError);
+  }
 
   create(viewer: Viewer, input: { name: string }): Promise<Account> {
     assertAdmin(viewer);
@@ -44,44 +51,12 @@ export class AccountService {
 
   /**
    * The account now, then again whenever its balance or reservation changes
-   * (the admin names the account). A wrong id fails here, not in the stream.
+   * (the admin names the account). A wrong id fails here, not in the
+   * stream; a key's stream ends when the key is revoked (KeyWatch).
    */
-  async followBalance(viewer: Viewer, accountId: string | null | undefined): Promise<AsyncIterable<Account>> {
+  async followBalance(viewer: Viewer, accountId: string | null | undefined): Promise<GuardedStream<Account>> {
     const id = accountFor(viewer, accountId);
     if (!(await findAccount(this.db, id))) throw new NotFoundError(`no account ${id}`);
-    return balanceUpdates(this.balances.subscribe(id), () => findAccount(this.db, id));
+    return this.keyWatch.guard(viewer, this.balances.follow(id));
   }
-}
-
-/**
- * A burst of changes may arrive as one update; an update that changes
- * nothing visible is not sent.
- *
- * It listens before it reads, so that a change committed after the read is
- * still pushed. The feed attaches its listener only when the first value is
- * asked for, hence the `next()` before the read, kept pending and consumed
- * first. All of it happens inside the repeater: a follower that leaves before
- * its first value never starts it, and must leave no listener behind. Through
- * Redis the SUBSCRIBE is a round trip of its own that the read does not wait
- * for: a change published within that round trip can still be missed there.
- */
-function balanceUpdates(changes: AsyncIterable<unknown>, read: () => Promise<Account | undefined>): AsyncIterable<Account> {
-  return new Repeater<Account>(async (push, stop) => {
-    const iterator = changes[Symbol.asyncIterator]();
-    void stop.then(() => iterator.return?.());
-    const firstChange = iterator.next();
-    let last = await read();
-    if (!last) {
-      stop();
-      return;
-    }
-    await push(last);
-    for (let change = await firstChange; !change.done; change = await iterator.next()) {
-      const next = await read();
-      if (!next) break;
-      if (next.balance !== last.balance || next.reserved !== last.reserved) await push(next);
-      last = next;
-    }
-    stop();
-  });
 }

@@ -1,7 +1,7 @@
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
-import { FOREIGN_KEY_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
-import { apiKeyTable } from '../../db/tables.js';
-import { NotFoundError } from '../errors.js';
+import { and, count, desc, eq, gt, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
+import type { Database } from '../../db/database.js';
+import { accountTable, apiKeyTable } from '../../db/tables.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import { assertUuid } from '../ids.js';
 import type { ApiKeyLimits } from './api-key-limits.js';
 
@@ -17,17 +17,32 @@ export interface NewApiKey {
   limits: ApiKeyLimits;
 }
 
-export async function insertApiKey(db: Database, key: NewApiKey): Promise<ApiKey> {
-  const [apiKey] = await db
-    .insert(apiKeyTable)
-    .values({ accountId: key.accountId, name: key.name, prefix: key.prefix, keyHash: key.keyHash, ...key.limits })
-    .returning()
-    .catch((error: unknown) => {
-      if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) throw new NotFoundError(`no account ${key.accountId}`);
-      throw error;
-    });
-  if (!apiKey) throw new Error('insert returned no key');
-  return apiKey;
+/**
+ * Inserts a key unless the account already holds `maxLive` live keys.
+ *
+ * Invariant: an account never holds more than `maxLive` unrevoked,
+ * unexpired keys. The account row is locked first, so concurrent creations
+ * for one account run one after the other, and each counts (in a statement
+ * of its own, so after the lock) what the previous ones committed.
+ */
+export async function insertApiKey(db: Database, key: NewApiKey, maxLive: number): Promise<ApiKey> {
+  return db.transaction(async (tx) => {
+    const [account] = await tx.select({ id: accountTable.id }).from(accountTable).where(eq(accountTable.id, key.accountId)).for('update');
+    if (!account) throw new NotFoundError(`no account ${key.accountId}`);
+    const [live] = await tx
+      .select({ n: count() })
+      .from(apiKeyTable)
+      .where(and(eq(apiKeyTable.accountId, key.accountId), isNull(apiKeyTable.revokedAt), or(isNull(apiKeyTable.expiresAt), gt(apiKeyTable.expiresAt, sql`now()`))));
+    if ((live?.n ?? 0) >= maxLive) {
+      throw new ForbiddenError(`this account already holds ${maxLive} live API keys, the most it may; revoke one it no longer uses`);
+    }
+    const [apiKey] = await tx
+      .insert(apiKeyTable)
+      .values({ accountId: key.accountId, name: key.name, prefix: key.prefix, keyHash: key.keyHash, ...key.limits })
+      .returning();
+    if (!apiKey) throw new Error('insert returned no key');
+    return apiKey;
+  });
 }
 
 export async function findApiKey(db: Database, id: string): Promise<ApiKey | undefined> {
@@ -70,6 +85,15 @@ export async function revokeApiKey(db: Database, id: string): Promise<ApiKey> {
   const existing = await findApiKey(db, id);
   if (!existing) throw new NotFoundError(`no API key ${id}`);
   return existing;
+}
+
+/** Which of these keys may no longer be used: revoked, or expired. */
+export async function unusableAmong(db: Database, ids: readonly string[]): Promise<string[]> {
+  const rows = await db
+    .select({ id: apiKeyTable.id })
+    .from(apiKeyTable)
+    .where(and(inArray(apiKeyTable.id, [...ids]), or(isNotNull(apiKeyTable.revokedAt), lte(apiKeyTable.expiresAt, sql`now()`))));
+  return rows.map((r) => r.id);
 }
 
 /** Informational: when the key was last used (written at most once a minute per key). */

@@ -22,6 +22,9 @@ export class ApiKeyService {
     private readonly db: Database,
     private readonly hasher: ApiKeyHasher,
     private readonly catalogue: CatalogueCache,
+    private readonly maxKeysPerAccount: number,
+    /** Told of a key that changed here: authentication forgets it, a revoked one's streams end. */
+    private readonly onChanged: (keyId: string, change: 'revoked' | 'updated') => void,
   ) {}
 
   async create(viewer: Viewer, input: { name: string; accountId?: string | null; limits?: ApiKeyLimits | null }): Promise<CreatedApiKey> {
@@ -30,7 +33,7 @@ export class ApiKeyService {
     const name = validateName(input.name, ['name']);
     const limits = await this.limitsOf(input.limits);
     const secret = generateApiKey();
-    const apiKey = await insertApiKey(this.db, { accountId, name, prefix: displayPrefixOf(secret), keyHash: this.hasher.hash(secret), limits });
+    const apiKey = await insertApiKey(this.db, { accountId, name, prefix: displayPrefixOf(secret), keyHash: this.hasher.hash(secret), limits }, this.maxKeysPerAccount);
     return { apiKey, secret };
   }
 
@@ -39,14 +42,18 @@ export class ApiKeyService {
     assertAdmin(viewer);
     const limits = await this.limitsOf(input.limits);
     const name = input.name === undefined || input.name === null ? {} : { name: validateName(input.name, ['name']) };
-    return updateApiKey(this.db, input.id, { ...limits, ...name });
+    const updated = await updateApiKey(this.db, input.id, { ...limits, ...name });
+    this.onChanged(updated.id, 'updated');
+    return updated;
   }
 
   async revoke(viewer: Viewer, id: string): Promise<ApiKey> {
     const key = await findApiKey(this.db, id);
     if (!key) throw new NotFoundError(`no API key ${id}`);
     assertMayManageKeys(viewer, key.accountId, key.id);
-    return revokeApiKey(this.db, key.id);
+    const revoked = await revokeApiKey(this.db, key.id);
+    this.onChanged(key.id, 'revoked');
+    return revoked;
   }
 
   /** The keys of each account asked for, newest first, revoked ones included: one statement for all. */

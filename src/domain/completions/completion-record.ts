@@ -1,8 +1,8 @@
-import { and, count, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../../db/database.js';
 import { accountTable, apiKeyTable, completionTable } from '../../db/tables.js';
 import { assertUuid } from '../ids.js';
-import { countsByOwner, creationOrder, groupByOwner, pageClauses, type PageRequest } from '../pagination.js';
+import { countsByOwner, creationOrder, cursorOf, groupByOwner, pageClauses, type PageRequest } from '../pagination.js';
 
 // Persistence of completions. A completion costs two writes whatever its
 // length: one statement reserves credits (and the key's limits) and inserts
@@ -62,10 +62,10 @@ export async function insertReserved(db: Database, completion: Completion): Prom
         update ${accountTable} set reserved = reserved + ${c.reserved}
         where id = ${c.accountId} and balance - reserved >= ${c.reserved} and exists (select 1 from key_slot)
         returning id)
-      insert into completions (id, account_id, api_key_id, model_id, status, request, input_price_per_million,
+      insert into completions (id, account_id, api_key_id, model_id, status, request, request_fingerprint, input_price_per_million,
         output_price_per_million, cache_read_price_per_million, cache_write_price_per_million, reserved, content,
         idempotency_key, instance_id, created_at)
-      select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb,
+      select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb, ${c.requestFingerprint},
         ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.cacheReadPricePerMillion}, ${c.cacheWritePricePerMillion},
         ${c.reserved}, '', ${c.idempotencyKey},
         ${c.instanceId}, ${c.createdAt.toISOString()}::timestamptz
@@ -152,18 +152,28 @@ export async function settle(db: Database, completion: Completion, s: Settlement
   return rowsOf(result).length === 1;
 }
 
+/** Why running completions are ended from outside their run. */
+export interface Interruption {
+  code: string;
+  message: string;
+}
+
 /**
- * Marks INTERRUPTED every running completion owned by an instance that is
- * gone, and releases its reservation; nothing is charged, since what was
- * generated died with the process. `ownerIsGone` is SQL over `instance_id`.
+ * Marks INTERRUPTED every running completion `which` selects (SQL over the
+ * completions row: its instance_id, its created_at), and releases its
+ * reservation and its key's stream slot; nothing is charged, since what was
+ * generated died with its run.
+ *
+ * Invariant: as for settle, the row is updated only while it is still
+ * running and the releases read that update's result, so racing with its
+ * owner's settlement (or another sweep) releases every reservation once.
  */
-export async function interruptOrphans(db: Database, ownerIsGone: SQL): Promise<string[]> {
+export async function interruptRunning(db: Database, which: SQL, reason: Interruption): Promise<string[]> {
   const result = await db.execute(sql`
     with orphans as (
-      update completions set status = 'INTERRUPTED', error_code = 'INTERRUPTED', cost = 0,
-        error_message = 'the server stopped while this completion ran; nothing was charged',
-        finished_at = now()
-      where status in ('PENDING', 'STREAMING') and ${ownerIsGone}
+      update completions set status = 'INTERRUPTED', error_code = ${reason.code}, cost = 0,
+        error_message = ${reason.message}, finished_at = now()
+      where status in ('PENDING', 'STREAMING') and ${which}
       returning id, account_id, api_key_id, reserved),
     released as (
       select account_id, sum(reserved) as total from orphans group by account_id),
@@ -189,6 +199,15 @@ export function findCompletions(db: Database, ids: readonly string[]): Promise<C
   return db.select().from(completionTable).where(inArray(completionTable.id, [...ids]));
 }
 
+/** Which of these completions are no longer running (their rows settled or interrupted). */
+export async function settledAmong(db: Database, ids: readonly string[]): Promise<string[]> {
+  const rows = await db
+    .select({ id: completionTable.id })
+    .from(completionTable)
+    .where(and(inArray(completionTable.id, [...ids]), notInArray(completionTable.status, activeStatuses)));
+  return rows.map((r) => r.id);
+}
+
 export async function findByIdempotencyKey(db: Database, accountId: string, key: string): Promise<Completion | undefined> {
   const [completion] = await db
     .select()
@@ -197,11 +216,14 @@ export async function findByIdempotencyKey(db: Database, accountId: string, key:
   return completion;
 }
 
-const completionOrder = creationOrder(completionTable, true);
+const completionOrder = creationOrder('completions', completionTable, true, completionTable.accountId);
+
+/** Where a completion stands in its account's list, for the next page. */
+export const completionCursor = (completion: Completion): string => cursorOf(completionOrder, completion.accountId, completion.id);
 
 /** A page of each account's completions, newest first, in one statement (see listLedgerOf). */
 export async function listCompletionsOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<Completion[][]> {
-  const { where, orderBy, orderByIn } = pageClauses(completionOrder, page);
+  const { where, orderBy, orderByIn } = pageClauses(completionOrder, page, accountIds);
   const completion = db
     .select()
     .from(completionTable)

@@ -1,10 +1,15 @@
 import type { Model } from '../catalogue/model-record.js';
 import { BadInputError, field, ModelUnavailableError, modelsListing, say, type FieldPath, type Words } from '../errors.js';
 import { validateIdempotencyKey } from '../idempotency.js';
+import { assertStorableText } from '../storable-text.js';
+import { assertPlainJson } from './json-limits.js';
 import type { UpstreamMessage, UpstreamRequest } from './upstream.js';
 
 // Everything a completion request can get wrong is found here, before any
 // credit or upstream is touched. Messages name the field and say how to fix it.
+// Every field has a bound (README, "Limits"): free-form JSON nests at most
+// MAX_JSON_DEPTH deep, and no text holds U+0000; the request body's own size
+// limit bounds the rest.
 
 export interface CompletionMessageInput {
   role: string;
@@ -33,6 +38,10 @@ export const DEFAULT_MAX_TOKENS = 1024;
 export const MAX_USER_LENGTH = 256;
 const MAX_MESSAGES = 1000;
 const MAX_STOPS = 4;
+const MAX_STOP_LENGTH = 1000;
+const MAX_TOOLS = 128;
+const MAX_TOOL_CALLS = 128;
+const MAX_TOOL_CALL_ID_LENGTH = 256;
 const roles = new Set(['system', 'user', 'assistant', 'tool']);
 const functionName = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -52,12 +61,14 @@ function validateImageUrl(url: unknown, path: FieldPath): void {
 function validateContent(content: unknown, role: string, path: FieldPath, hasToolCalls: boolean): string | unknown[] | null {
   if (typeof content === 'string') {
     if (content.length === 0 && !hasToolCalls) bad(path, 'content must not be empty');
+    assertStorableText(content, path);
     return content;
   }
   if ((content === null || content === undefined) && role === 'assistant' && hasToolCalls) return null;
   if (!Array.isArray(content) || content.length === 0) {
     bad(path, 'content must be a non-empty string or a non-empty array of parts');
   }
+  assertPlainJson(content, path);
   content.forEach((part, i) => {
     const partPath = [...path, i];
     if (!isObject(part)) bad(partPath, 'a content part must be an object');
@@ -77,6 +88,8 @@ function validateContent(content: unknown, role: string, path: FieldPath, hasToo
 function validateToolCalls(toolCalls: unknown, path: FieldPath): unknown[] | undefined {
   if (toolCalls === undefined || toolCalls === null) return undefined;
   if (!Array.isArray(toolCalls) || toolCalls.length === 0) bad(path, say`${field('toolCalls')} must be a non-empty array`);
+  if (toolCalls.length > MAX_TOOL_CALLS) bad(path, `at most ${MAX_TOOL_CALLS} tool calls`);
+  assertPlainJson(toolCalls, path);
   toolCalls.forEach((call, i) => {
     if (!isObject(call) || typeof call.id !== 'string' || call.type !== 'function' || !isObject(call.function)) {
       bad([...path, i], 'a tool call is { id, type: "function", function: { name, arguments } }');
@@ -100,6 +113,8 @@ function validateMessages(messages: CompletionMessageInput[]): UpstreamMessage[]
     const message: UpstreamMessage = { role, content: validateContent(m.content, role, [...path, 'content'], !!toolCalls) };
     if (role === 'tool') {
       if (!m.toolCallId) bad([...path, 'toolCallId'], say`a tool message must name the ${field('toolCallId')} it answers`);
+      if (m.toolCallId.length > MAX_TOOL_CALL_ID_LENGTH) bad([...path, 'toolCallId'], `must be at most ${MAX_TOOL_CALL_ID_LENGTH} characters`);
+      assertStorableText(m.toolCallId, [...path, 'toolCallId']);
       message.toolCallId = m.toolCallId;
     } else if (m.toolCallId) {
       bad([...path, 'toolCallId'], say`only tool messages carry a ${field('toolCallId')}`);
@@ -116,6 +131,8 @@ function validateMessages(messages: CompletionMessageInput[]): UpstreamMessage[]
 function validateTools(tools: unknown): { tools: unknown[]; names: Set<string> } | undefined {
   if (tools === undefined || tools === null) return undefined;
   if (!Array.isArray(tools) || tools.length === 0) bad(['tools'], 'tools must be a non-empty array of function definitions');
+  if (tools.length > MAX_TOOLS) bad(['tools'], `at most ${MAX_TOOLS} tools`);
+  assertPlainJson(tools, ['tools']);
   const names = new Set<string>();
   tools.forEach((tool, i) => {
     const path = ['tools', i];
@@ -141,6 +158,7 @@ function validateToolChoice(toolChoice: unknown, toolNames: Set<string> | undefi
     return toolChoice;
   }
   if (isObject(toolChoice) && toolChoice.type === 'function' && isObject(toolChoice.function)) {
+    assertPlainJson(toolChoice, ['toolChoice']);
     const name = toolChoice.function.name;
     if (typeof name !== 'string' || !toolNames?.has(name)) bad(['toolChoice'], say`names a function that is not among the ${field('tools')}: ${JSON.stringify(name)}`);
     return toolChoice;
@@ -151,6 +169,7 @@ function validateToolChoice(toolChoice: unknown, toolNames: Set<string> | undefi
 function validateResponseFormat(format: unknown): unknown {
   if (format === undefined || format === null) return undefined;
   if (!isObject(format)) bad(['responseFormat'], 'is { "type": "text" | "json_object" | "json_schema", … }');
+  assertPlainJson(format, ['responseFormat']);
   if (format.type === 'text' || format.type === 'json_object') return format;
   if (format.type === 'json_schema') {
     if (!isObject(format.json_schema) || typeof format.json_schema.name !== 'string') {
@@ -184,7 +203,11 @@ export function buildUpstreamRequest(input: CompletionRequestInput, model: Model
   const stop = input.stop ?? undefined;
   if (stop) {
     if (stop.length > MAX_STOPS) bad(['stop'], `at most ${MAX_STOPS} stop sequences`);
-    if (stop.some((s) => s.length === 0)) bad(['stop'], 'a stop sequence must not be empty');
+    stop.forEach((sequence, i) => {
+      if (sequence.length === 0) bad(['stop', i], 'a stop sequence must not be empty');
+      if (sequence.length > MAX_STOP_LENGTH) bad(['stop', i], `a stop sequence is at most ${MAX_STOP_LENGTH} characters`);
+      assertStorableText(sequence, ['stop', i]);
+    });
   }
   const toolSet = validateTools(input.tools);
   const toolChoice = validateToolChoice(input.toolChoice, toolSet?.names);
@@ -192,6 +215,7 @@ export function buildUpstreamRequest(input: CompletionRequestInput, model: Model
   if (input.user !== undefined && input.user !== null && (input.user.length === 0 || input.user.length > MAX_USER_LENGTH)) {
     bad(['user'], `must be 1 to ${MAX_USER_LENGTH} characters`);
   }
+  if (input.user) assertStorableText(input.user, ['user']);
   const messages = validateMessages(input.messages);
   validateIdempotencyKey(input.idempotencyKey);
 

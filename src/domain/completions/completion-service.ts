@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
+import { isDataError, UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess, assertSignedIn } from '../access/access-rules.js';
+import type { GuardedStream, KeyWatch } from '../access/key-watch.js';
+import type { RateLimiter } from '../access/rate-limiter.js';
 import type { Viewer } from '../access/viewer.js';
+import type { ApiKey } from '../api-keys/api-key-record.js';
 import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
@@ -10,6 +13,7 @@ import type { Model } from '../catalogue/model-record.js';
 import {
   field,
   ForbiddenError,
+  IdempotencyKeyReusedError,
   InsufficientCreditsError,
   NotFoundError,
   RateLimitedError,
@@ -33,17 +37,19 @@ import {
   insertReserved,
   listCompletionsOf,
   settle,
+  settledAmong,
   type Completion,
   type ReserveOutcome,
   type Settlement,
 } from './completion-record.js';
 import { replayFromRow } from './completion-replay.js';
+import { fingerprintOf } from './request-fingerprint.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
 import { fitToCredits, leastFittedReservation, MIN_FITTED_MAX_TOKENS } from './max-tokens-fitting.js';
-import { costOfUsage } from './prompt-cache-pricing.js';
-import { estimatedOutputTokens, estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
+import { settlementOf, withoutText, type StopReason } from './settlement.js';
+import { estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upstream.js';
 
@@ -58,10 +64,13 @@ export interface StartInput extends CompletionRequestInput {
   fitMaxTokensToCredits?: boolean;
 }
 
-type StopReason = 'cancel' | 'shutdown';
-
-/** Tries of a settlement before the completion is left for the orphan sweep (about two minutes in all). */
-const SETTLE_ATTEMPTS = 20;
+/** A key limited to some models may use only those. */
+function assertModelAllowed(viewer: Viewer, model: Model): void {
+  const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+  if (allowed && !allowed.includes(model.id)) {
+    throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
+  }
+}
 
 /** How long a cancel sent to another instance waits for the completion to settle there. */
 const REMOTE_CANCEL_WAIT_MS = 10_000;
@@ -74,6 +83,13 @@ export interface CompletionServiceDeps {
   control: CompletionControl;
   balances: BalanceFeed;
   observer: CompletionObserver;
+  rateLimiter: RateLimiter;
+  /** Ends the streams of keys that are revoked or expire. */
+  keyWatch: KeyWatch;
+  /** The longest a completion may run before it is cut (MAX_COMPLETION_DURATION_MS). */
+  maxDurationMs: number;
+  /** After this (from its start), a completion not settled yet is left to the overdue sweep. */
+  overdueAfterMs: number;
   /** This process's registration: completions it starts carry it. */
   instanceId: string;
   logger: Logger;
@@ -99,6 +115,10 @@ export class CompletionService {
   private readonly control: CompletionControl;
   private readonly balances: BalanceFeed;
   private readonly observer: CompletionObserver;
+  private readonly rateLimiter: RateLimiter;
+  private readonly keyWatch: KeyWatch;
+  private readonly maxDurationMs: number;
+  private readonly overdueAfterMs: number;
   private readonly instanceId: string;
   private readonly logger: Logger;
 
@@ -110,9 +130,14 @@ export class CompletionService {
     this.control = deps.control;
     this.balances = deps.balances;
     this.observer = deps.observer;
+    this.rateLimiter = deps.rateLimiter;
+    this.keyWatch = deps.keyWatch;
+    this.maxDurationMs = deps.maxDurationMs;
+    this.overdueAfterMs = deps.overdueAfterMs;
     this.instanceId = deps.instanceId;
     this.logger = deps.logger;
     this.control.onCancel((id) => this.abortRunning(id, 'cancel'));
+    this.events.onLost((id) => this.abortRunning(id, 'lost'));
   }
 
   /**
@@ -136,12 +161,16 @@ export class CompletionService {
   private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Completion> {
     const accountId = accountFor(viewer, input.accountId);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
-    if (idempotencyKey) {
-      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-      if (earlier) return earlier;
-    }
-    const { model, request: validated } = await this.validated(viewer, input);
+    const { model, request: validated } = await this.validated(input);
     let request = validated;
+    // The fingerprint is of the request as asked for, so that a retry matches
+    // it even when the start lowered maxTokens below.
+    const fingerprint = fingerprintOf(request);
+    const earlier = () => (idempotencyKey ? this.earlierStart(accountId, idempotencyKey, fingerprint) : Promise.resolve(undefined));
+    const retried = await earlier();
+    if (retried) return retried;
+    assertModelAllowed(viewer, model);
+    if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
     let completion: Completion = {
       id: randomUUID(),
       accountId,
@@ -149,6 +178,7 @@ export class CompletionService {
       modelId: model.id,
       status: 'PENDING',
       request,
+      requestFingerprint: fingerprint,
       inputPricePerMillion: model.inputPricePerMillion,
       outputPricePerMillion: model.outputPricePerMillion,
       cacheReadPricePerMillion: model.cacheReadPricePerMillion,
@@ -173,7 +203,7 @@ export class CompletionService {
       finishedAt: null,
     };
 
-    let reservation = await this.reserve(completion);
+    let reservation = await this.reserve(completion, earlier);
     // Asked to fit (see max-tokens-fitting.ts), and the exact worst case was
     // more than the account or key can hold: one more reservation, lowered.
     const fitting = input.fitMaxTokensToCredits === true && (reservation.type === 'insufficient-credits' || reservation.type === 'spend-limit');
@@ -181,7 +211,7 @@ export class CompletionService {
       const fitted = await fitToCredits(this.db, completion, request);
       if (fitted) {
         ({ completion, request } = fitted);
-        reservation = await this.reserve(completion);
+        reservation = await this.reserve(completion, earlier);
       }
     }
     const worstCase = fitting
@@ -209,15 +239,11 @@ export class CompletionService {
     return completion;
   }
 
-  /** The model and upstream request of a valid input that the viewer may run. */
-  private async validated(viewer: Viewer, input: CompletionRequestInput): Promise<{ model: Model; request: UpstreamRequest }> {
+  /** The model and upstream request of a valid input. */
+  private async validated(input: CompletionRequestInput): Promise<{ model: Model; request: UpstreamRequest }> {
     const model = await this.catalogue.find(input.model);
     const request = buildUpstreamRequest(input, model);
     if (!model) throw new Error('unreachable: validation accepted a missing model');
-    const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
-    if (allowed && !allowed.includes(model.id)) {
-      throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
-    }
     return { model, request };
   }
 
@@ -225,11 +251,14 @@ export class CompletionService {
    * The prompt tokens a request would be estimated at (the estimate charged
    * when the upstream reports no usage), without starting anything or
    * touching credits: what a face's token-counting endpoint answers. The
-   * request is validated as for a start, and the viewer must be signed in.
+   * request is validated as for a start, and the viewer must be signed in
+   * and allowed the model.
    */
   async countPromptTokens(viewer: Viewer, input: CompletionRequestInput): Promise<number> {
     assertSignedIn(viewer);
-    return estimatedPromptTokens((await this.validated(viewer, input)).request);
+    const { model, request } = await this.validated(input);
+    assertModelAllowed(viewer, model);
+    return estimatedPromptTokens(request);
   }
 
   /**
@@ -238,23 +267,47 @@ export class CompletionService {
    * ('earlier'), whether it lost on the unique key or only because the first
    * one holds the credits.
    */
-  private async reserve(completion: Completion): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
-    const { accountId, idempotencyKey } = completion;
+  private async reserve(completion: Completion, earlier: () => Promise<Completion | undefined>): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
     let outcome: ReserveOutcome;
     try {
       outcome = await insertReserved(this.db, completion);
     } catch (error) {
-      if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
-        const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-        if (earlier) return { type: 'earlier', completion: earlier };
+      if (completion.idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
+        const first = await earlier();
+        if (first) return { type: 'earlier', completion: first };
       }
       throw error;
     }
-    if (outcome.type !== 'reserved' && idempotencyKey) {
-      const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
-      if (earlier) return { type: 'earlier', completion: earlier };
+    if (outcome.type !== 'reserved') {
+      const first = await earlier();
+      if (first) return { type: 'earlier', completion: first };
     }
     return outcome;
+  }
+
+  /**
+   * The completion an idempotency key already started, if any. The same key
+   * with a different request is refused: answering it with the other
+   * request's completion would hand the caller an answer to a question it
+   * did not ask.
+   */
+  private async earlierStart(accountId: string, idempotencyKey: string, fingerprint: string): Promise<Completion | undefined> {
+    const earlier = await findByIdempotencyKey(this.db, accountId, idempotencyKey);
+    if (earlier && earlier.requestFingerprint !== fingerprint) throw new IdempotencyKeyReusedError(earlier.id);
+    return earlier;
+  }
+
+  /**
+   * requestsPerMinute counts completions started, on every face, however
+   * many a request starts (aliased mutations); an idempotent retry that
+   * returns the first completion starts none.
+   */
+  private async countStart(apiKey: ApiKey): Promise<void> {
+    if (apiKey.requestsPerMinute === null) return;
+    const { allowed, retryAfterSeconds } = await this.rateLimiter.hit(apiKey.id, apiKey.requestsPerMinute);
+    if (!allowed) {
+      throw new RateLimitedError(`this API key may start ${apiKey.requestsPerMinute} completions per minute; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
+    }
   }
 
   /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
@@ -279,105 +332,83 @@ export class CompletionService {
     const log = this.logger.child({ completionId: completion.id, model: completion.modelId });
     log.info('completion started');
     let failure: UpstreamError | undefined;
+    // The upstream is not trusted to stop: past its time bound the run ends
+    // as if cut for length (see settlementOf).
+    const bound = setTimeout(() => this.abortRunning(completion.id, 'duration'), this.maxDurationMs);
     try {
       for await (const chunk of this.upstream.streamChat(live.request, live.abort.signal)) {
-        if (chunk.contentDelta) live.addText(chunk.contentDelta);
-        if (chunk.toolCallDeltas) live.addToolCalls(chunk.toolCallDeltas);
-        if (chunk.finishReason) live.finishReason = chunk.finishReason;
-        if (chunk.usage) live.usage = chunk.usage;
+        // Leaving the loop closes the upstream request.
+        if (!live.accept(chunk)) break;
       }
     } catch (error) {
       failure = error instanceof UpstreamError ? error : new UpstreamError('network', 'the upstream stream broke', { cause: error });
+    } finally {
+      clearTimeout(bound);
     }
+    if (live.cutAtMaxTokens) log.warn({ maxTokens: live.request.maxTokens }, 'the upstream went past maxTokens; cut there');
     live.flush();
-    const settlement = this.settlementOf(live, failure);
+    const settlement = settlementOf(live, { failure, stop: this.stopReasons.get(live), maxDurationMs: this.maxDurationMs }, (cost) =>
+      log.warn({ cost: formatMoney(cost), reserved: formatMoney(completion.reserved) }, 'usage exceeded the reservation; charging the reservation'),
+    );
     const applied = await this.settleWithRetry(completion, settlement, log);
-    // Settled elsewhere already (an instance that looked dead was swept as
-    // INTERRUPTED): the stored row is the truth subscribers must see.
+    // Settled elsewhere already (swept as overdue, or as an instance's that
+    // looked dead): the stored row is the truth subscribers must see.
     const settledRow = applied
-      ? { ...completion, ...settlement, cost: settlement.charge }
+      ? { ...completion, ...applied, cost: applied.charge }
       : ((await findCompletion(this.db, completion.id)) ?? { ...completion, ...settlement, cost: settlement.charge });
     if (!applied) log.warn({ status: settledRow.status }, 'completion was already settled elsewhere');
     live.finish(settledRow);
-    log.info(
-      { status: settlement.status, promptTokens: settlement.promptTokens, completionTokens: settlement.completionTokens, charged: formatMoney(settlement.charge), error: settlement.errorCode },
-      'completion settled',
-    );
     if (applied) {
-      this.observer.settled(completion, settlement);
+      log.info(
+        { status: applied.status, promptTokens: applied.promptTokens, completionTokens: applied.completionTokens, charged: formatMoney(applied.charge), error: applied.errorCode },
+        'completion settled',
+      );
+      this.observer.settled(completion, applied);
       this.balances.publish(completion.accountId);
     }
   }
 
   /**
    * Settles, retrying while Postgres is unreachable (a restart, a failover)
-   * for about two minutes, so a completion does not stay running with its
-   * credits held because of one failed statement. Settling twice is harmless:
-   * the statement only touches a row that is still running.
+   * until the completion is overdue, when the sweep ends it (see
+   * InstanceRegistration): so a completion does not stay running with its
+   * credits held because of one failed statement. A settlement Postgres
+   * refuses for its data is written again without the answer's text (the
+   * money, status and usage are what must not be lost; subscribers already
+   * received the text). Settling twice is harmless: the statement only
+   * touches a row that is still running. Resolves to what was written, or
+   * undefined when the row was settled elsewhere.
    */
-  private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
+  private async settleWithRetry(completion: Completion, settlement: Settlement, log: Logger): Promise<Settlement | undefined> {
+    const deadline = completion.createdAt.getTime() + this.overdueAfterMs;
+    let attempt = settlement;
+    for (let tries = 1; ; tries++) {
       try {
-        return await settle(this.db, completion, settlement);
+        return (await settle(this.db, completion, attempt)) ? attempt : undefined;
       } catch (error) {
-        if (attempt >= SETTLE_ATTEMPTS) throw error;
-        log.warn({ err: error, attempt }, 'settlement failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 8_000)));
+        if (isDataError(error) && attempt === settlement) {
+          log.error({ err: error }, 'the settlement was refused for its data; settling without the answer text');
+          attempt = withoutText(settlement);
+          continue;
+        }
+        if (Date.now() >= deadline) throw error;
+        log.warn({ err: error, attempt: tries }, 'settlement failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** tries, 8_000, Math.max(0, deadline - Date.now()))));
       }
     }
   }
 
-  /** What a run ends as, and what it costs. */
-  private settlementOf(live: LiveCompletion, failure: UpstreamError | undefined): Settlement {
-    const { completion, request } = live;
-    const base = {
-      content: live.content,
-      toolCalls: live.toolCalls.result(),
-      eventLog: live.storedLog,
-      finishReason: live.finishReason,
-      firstTokenAt: live.firstTokenAt,
-      finishedAt: new Date(),
-    };
-    const estimate = !live.usage;
-    const usage = live.usage ?? {
-      promptTokens: estimatedPromptTokens(request),
-      completionTokens: estimatedOutputTokens(live.outputBytes),
-      cachedPromptTokens: 0,
-      cacheWriteTokens: 0,
-    };
-    const stop = this.stopReasons.get(live);
-    if (!failure) {
-      return { ...base, status: 'SUCCEEDED', ...usage, usageEstimated: estimate, charge: this.capped(costOfUsage(usage, completion), live), errorCode: null, errorMessage: null };
+  /**
+   * Stops the runs of completions that were ended elsewhere (swept as
+   * overdue, or as an instance's that looked dead): the owner must not go
+   * on streaming what nobody will be charged for.
+   */
+  async abortLost(): Promise<void> {
+    if (this.running.size === 0) return;
+    for (const id of await settledAmong(this.db, [...this.running.keys()])) {
+      this.logger.warn({ completionId: id }, 'this completion was ended elsewhere while it ran here; stopping it');
+      this.abortRunning(id, 'lost');
     }
-    if (stop) {
-      // Cancelled by the caller, or by a shutdown past its deadline: what was
-      // generated before is charged; a cancel before the first token costs nothing.
-      const charge = live.hasOutput ? this.capped(costOfUsage(usage, completion), live) : 0n;
-      const [errorCode, errorMessage] =
-        stop === 'cancel'
-          ? ['CANCELLED', 'cancelled by the caller']
-          : ['SHUTDOWN', 'the server shut down before this completion finished; charged for what was generated'];
-      return { ...base, status: 'CANCELLED', ...usage, usageEstimated: estimate, charge, errorCode, errorMessage };
-    }
-    return {
-      ...base,
-      status: 'FAILED',
-      promptTokens: null,
-      completionTokens: null,
-      cachedPromptTokens: null,
-      cacheWriteTokens: null,
-      usageEstimated: null,
-      charge: 0n,
-      errorCode: `UPSTREAM_${failure.kind.toUpperCase()}`,
-      errorMessage: failure.message,
-    };
-  }
-
-  /** The charge never exceeds the reservation; a larger real cost is logged and absorbed. */
-  private capped(cost: bigint, live: LiveCompletion): bigint {
-    if (cost <= live.completion.reserved) return cost;
-    this.logger.warn({ completionId: live.completion.id, cost: formatMoney(cost), reserved: formatMoney(live.completion.reserved) }, 'usage exceeded the reservation; charging the reservation');
-    return live.completion.reserved;
   }
 
   /**
@@ -479,21 +510,23 @@ export class CompletionService {
   /**
    * Every event with an index above `after`, in order, then the live ones,
    * ending with the terminal event: from the live log while it lasts, from
-   * the settled row after.
+   * the settled row after. A key's stream ends early when the key is
+   * revoked (KeyWatch); the completion itself runs on.
    */
-  async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<AsyncIterable<CompletionEvent>> {
+  async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<GuardedStream<CompletionEvent>> {
     const from = after ?? -1;
     if (!Number.isInteger(from) || from < -1) throw new BadInputError(['after'], 'must be an event index (0 or more), or omitted');
-    return this.follow(await this.find(viewer, id), from);
+    return this.keyWatch.guard(viewer, await this.follow(await this.find(viewer, id), from));
   }
 
   /**
    * Starts a completion (as `start`) and follows its events from the first:
    * what a face that answers with the stream itself needs.
    */
-  async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: AsyncIterable<CompletionEvent> }> {
+  async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: GuardedStream<CompletionEvent> }> {
+    this.keyWatch.assertRoom(viewer);
     const completion = await this.start(viewer, input);
-    return { completion, events: await this.follow(completion, -1) };
+    return { completion, events: this.keyWatch.guard(viewer, await this.follow(completion, -1)) };
   }
 
   /** The events of a completion already read (and access-checked). */
@@ -512,13 +545,14 @@ export class CompletionService {
   }
 
   /**
-   * Ends the event logs of completions that another process settled as
-   * INTERRUPTED (their owner died), so that waiting subscribers end too.
+   * Ends the event logs of completions a sweep settled as INTERRUPTED
+   * (their owner died, or they outlived their bound), so that waiting
+   * subscribers end too.
    * One by one: a completion whose log cannot be ended must not leave the
    * others' subscribers waiting.
    */
   async endInterrupted(ids: readonly string[]): Promise<void> {
-    this.logger.warn({ completionIds: ids }, 'completions left running by a stopped process were interrupted and released');
+    this.logger.warn({ completionIds: ids }, 'completions left running by a stopped process, or past their time bound, were interrupted and released');
     for (const id of ids) {
       try {
         const completion = await findCompletion(this.db, id);

@@ -10,8 +10,17 @@ import type { CompletionEvent } from './completion-event.js';
 export interface CompletionEventLog {
   /** Starts a completion's log; once it resolves, readers (on any instance sharing the log) may attach. */
   open(completionId: string): Promise<void>;
-  /** Appends in order; the event with `done` ends the log. */
+  /**
+   * Appends in order; the event with `done` ends the log, on every instance
+   * sharing it: nothing appended after it is kept or delivered.
+   */
   append(event: CompletionEvent): void;
+  /**
+   * `handler` is told when an append was refused because the completion's
+   * log had already ended (another process ended it, as INTERRUPTED): the
+   * producer lost that completion and must stop.
+   */
+  onLost(handler: (completionId: string) => void): void;
   /**
    * Ends the log of a completion whose producer died (settled INTERRUPTED by
    * another process): appends its terminal event after the last one, unless

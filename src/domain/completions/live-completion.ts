@@ -2,7 +2,9 @@ import { terminalEvent } from './completion-event.js';
 import type { CompletionEventLog } from './event-log.js';
 import type { Completion, StoredEventLog } from './completion-record.js';
 import { costOf } from '../money.js';
-import type { ToolCallDelta, UpstreamRequest, UpstreamUsage } from './upstream.js';
+import { cleanText } from '../storable-text.js';
+import { fewestOutputTokens } from './token-estimates.js';
+import type { ToolCallDelta, UpstreamChunk, UpstreamRequest, UpstreamUsage } from './upstream.js';
 import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 
@@ -11,6 +13,18 @@ export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDel
   let bytes = Buffer.byteLength(text);
   for (const d of toolCallDeltas ?? []) bytes += Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
   return bytes;
+}
+
+/** A tool-call delta with its text as Postgres can store it. */
+function cleanToolCallDelta(delta: ToolCallDelta): ToolCallDelta {
+  const clean = { ...delta };
+  if (typeof delta.id === 'string') clean.id = cleanText(delta.id);
+  if (delta.function) {
+    const fn = (clean.function = { ...delta.function });
+    if (typeof fn.name === 'string') fn.name = cleanText(fn.name);
+    if (typeof fn.arguments === 'string') fn.arguments = cleanText(fn.arguments);
+  }
+  return clean;
 }
 
 /**
@@ -58,6 +72,10 @@ export class LiveCompletion {
   usage: UpstreamUsage | null = null;
   firstTokenAt: Date | null = null;
   outputBytes = 0;
+  /** Chunks that carried output: each is at least one token. */
+  outputChunks = 0;
+  /** Set when the upstream went past maxTokens and the run was cut there. */
+  cutAtMaxTokens = false;
   readonly toolCalls = new ToolCallAssembler();
   readonly storedLog: StoredEventLog = { deltas: [] };
   private nextIndex = 0;
@@ -79,21 +97,37 @@ export class LiveCompletion {
     return this.outputBytes > 0;
   }
 
-  addText(text: string): void {
-    if (text.length === 0) return;
-    this.firstTokenAt ??= new Date();
-    this.content += text;
-    this.pendingText += text;
-    this.outputBytes += outputBytesOf(text, null);
-    this.scheduleFlush();
-  }
-
-  addToolCalls(deltas: ToolCallDelta[]): void {
-    this.firstTokenAt ??= new Date();
-    this.toolCalls.add(deltas);
-    this.outputBytes += outputBytesOf('', deltas);
-    (this.pendingToolCalls ??= []).push(...deltas);
-    this.scheduleFlush();
+  /**
+   * Takes one upstream chunk. Returns false, taking nothing of it, when its
+   * output would go past maxTokens: the upstream is not trusted to stop, so
+   * the caller ends the run there (cutAtMaxTokens). Output tokens are
+   * counted by a lower bound (fewestOutputTokens), so an honest upstream is
+   * never cut before it reached maxTokens. Text Postgres cannot store is
+   * removed; tool-call deltas out of bounds fail the run (ToolCallAssembler).
+   */
+  accept(chunk: UpstreamChunk): boolean {
+    const text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
+    const deltas = chunk.toolCallDeltas?.map(cleanToolCallDelta);
+    const bytes = outputBytesOf(text, deltas ?? null);
+    if (bytes > 0) {
+      if (fewestOutputTokens(this.outputChunks + 1, this.outputBytes + bytes) > this.request.maxTokens) {
+        this.cutAtMaxTokens = true;
+        return false;
+      }
+      this.outputChunks += 1;
+    }
+    if (deltas) this.toolCalls.add(deltas);
+    if (text.length > 0 || deltas) {
+      this.firstTokenAt ??= new Date();
+      this.outputBytes += bytes;
+      this.content += text;
+      this.pendingText += text;
+      if (deltas) (this.pendingToolCalls ??= []).push(...deltas);
+      this.scheduleFlush();
+    }
+    if (chunk.finishReason) this.finishReason = chunk.finishReason;
+    if (chunk.usage) this.usage = chunk.usage;
+    return true;
   }
 
   private scheduleFlush(): void {

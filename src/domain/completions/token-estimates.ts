@@ -1,21 +1,30 @@
 import { costOf } from '../money.js';
+import { stringBytes } from './json-limits.js';
 import type { Prices } from './prompt-cache-pricing.js';
 import type { UpstreamRequest } from './upstream.js';
 
 // Token counts the gateway must guess, documented in the README:
 //
 // - The reservation must cover the worst case, so the prompt is counted as
-//   one token per UTF-8 byte (no tokenizer produces more tokens than bytes of
-//   text), plus 8 per message, plus 1,600 per image (Claude scales images down
-//   to at most about 1,600 tokens). Reservations are released at settlement,
-//   so over-estimating costs the customer nothing.
+//   one token per UTF-8 byte of everything forwarded upstream (no tokenizer
+//   produces more tokens than bytes): every string of every message, its
+//   name, toolCallId and tool calls, the tools and their schemas, the
+//   response format, the stop sequences and the user id; plus 8 per message,
+//   1,600 per image (Claude scales images down to at most about 1,600
+//   tokens; its URL or data is not text the model reads) and, when tools are
+//   given, the tool-use system prompt Claude adds (at most 500 tokens).
+//   Reservations are released at settlement, so over-estimating costs the
+//   customer nothing.
 // - When the upstream reports no usage, the charge uses the common estimate of
 //   one token per 4 UTF-8 bytes, of the prompt and of the generated text, and
 //   the completion is marked `usage.estimated`.
 
 const PER_MESSAGE = 8;
 const PER_IMAGE = 1600;
+export const TOOL_USE_PROMPT_TOKENS = 500;
 const BYTES_PER_ESTIMATED_TOKEN = 4;
+
+const isImagePart = (part: Record<string, unknown>) => part.type === 'image_url';
 
 function walkText(request: UpstreamRequest, visit: (text: string) => void): number {
   let images = 0;
@@ -42,14 +51,34 @@ function byteLengthOf(request: UpstreamRequest): { bytes: number; images: number
   return { bytes, images };
 }
 
+/** Every byte the upstream receives as text, images at their cap, tools with Claude's own prompt. */
 export function worstCasePromptTokens(request: UpstreamRequest): number {
-  const { bytes, images } = byteLengthOf(request);
-  return bytes + PER_MESSAGE * request.messages.length + PER_IMAGE * images;
+  let tokens = 0;
+  for (const message of request.messages) {
+    tokens += PER_MESSAGE + stringBytes(message, isImagePart);
+    if (Array.isArray(message.content)) tokens += PER_IMAGE * (message.content as Record<string, unknown>[]).filter(isImagePart).length;
+  }
+  if (request.tools) tokens += stringBytes(request.tools) + TOOL_USE_PROMPT_TOKENS;
+  for (const extra of [request.toolChoice, request.responseFormat, request.stop, request.user]) tokens += stringBytes(extra);
+  return tokens;
 }
 
 export function estimatedPromptTokens(request: UpstreamRequest): number {
   const { bytes, images } = byteLengthOf(request);
   return Math.ceil(bytes / BYTES_PER_ESTIMATED_TOKEN) + PER_MESSAGE * request.messages.length + PER_IMAGE * images;
+}
+
+/** The bytes of output above which an upstream has surely sent more than one token per this many. */
+const MOST_BYTES_PER_TOKEN = 16;
+
+/**
+ * A lower bound of the output tokens the upstream sent: every chunk with
+ * output carries at least one, and no tokenizer of Claude's averages more
+ * than 16 bytes a token over a whole answer. Used to cut an upstream that
+ * goes past maxTokens without ever cutting one that did not.
+ */
+export function fewestOutputTokens(outputChunks: number, outputBytes: number): number {
+  return Math.max(outputChunks, Math.ceil(outputBytes / MOST_BYTES_PER_TOKEN));
 }
 
 export function estimatedOutputTokens(outputBytes: number): number {

@@ -1,4 +1,12 @@
-import type { ToolCallDelta } from './upstream.js';
+import { UpstreamError, type ToolCallDelta } from './upstream.js';
+
+// The upstream is not trusted: a tool call is one of at most MAX_TOOL_CALLS
+// (indexes 0 to MAX_TOOL_CALLS - 1, as a request may offer that many tools),
+// with an id and a name of sane length. Anything else fails the completion
+// as UPSTREAM_MALFORMED, before it costs memory or time.
+const MAX_TOOL_CALLS = 128;
+const MAX_ID_LENGTH = 256;
+const MAX_NAME_LENGTH = 64;
 
 export interface ToolCall {
   id: string;
@@ -12,6 +20,9 @@ export class ToolCallAssembler {
 
   add(deltas: readonly ToolCallDelta[]): void {
     for (const delta of deltas) {
+      if (!Number.isInteger(delta.index) || delta.index < 0 || delta.index >= MAX_TOOL_CALLS) {
+        throw new UpstreamError('malformed', `The upstream sent a tool call with index ${delta.index}; at most ${MAX_TOOL_CALLS} calls are accepted.`);
+      }
       let call = this.calls[delta.index];
       if (!call) {
         call = { id: '', type: 'function', function: { name: '', arguments: '' } };
@@ -20,6 +31,9 @@ export class ToolCallAssembler {
       if (delta.id) call.id = delta.id;
       if (delta.function?.name) call.function.name += delta.function.name;
       if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
+      if (call.id.length > MAX_ID_LENGTH || call.function.name.length > MAX_NAME_LENGTH) {
+        throw new UpstreamError('malformed', `The upstream sent a tool call whose id or name is longer than ${MAX_ID_LENGTH} or ${MAX_NAME_LENGTH} characters.`);
+      }
     }
   }
 

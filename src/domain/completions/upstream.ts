@@ -29,11 +29,15 @@ export interface UpstreamRequest {
   user?: string;
 }
 
-/** OpenAI's streamed tool_call delta, as received: the first one of a call carries id, type and name. */
+/**
+ * OpenAI's streamed tool_call delta, as received: the first one of a call
+ * carries id, type and name. The gateway only sends function tools, but the
+ * wire type also allows 'custom', and deltas are passed on as they came.
+ */
 export interface ToolCallDelta {
   index: number;
   id?: string;
-  type?: 'function';
+  type?: 'function' | 'custom';
   function?: { name?: string; arguments?: string };
 }
 

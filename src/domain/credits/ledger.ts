@@ -4,7 +4,7 @@ import { accountTable, ledgerTable } from '../../db/tables.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { validateIdempotencyKey } from '../idempotency.js';
 import { assertUuid } from '../ids.js';
-import { countsByOwner, groupByOwner, pageClauses, type PageRequest, type SortKey } from '../pagination.js';
+import { countsByOwner, cursorOf, groupByOwner, pageClauses, type PageRequest, type SortKey } from '../pagination.js';
 
 export type LedgerEntry = typeof ledgerTable.$inferSelect;
 
@@ -69,13 +69,17 @@ function isRollback(error: unknown): boolean {
 }
 
 const ledgerOrder: SortKey = {
+  kind: 'ledger',
   columns: [ledgerTable.id],
-  ofCursor: (cursor) => {
-    if (!/^\d{1,19}$/.test(cursor)) throw new BadInputError(['after'], `is not a ledger cursor: ${JSON.stringify(cursor)}`);
-    return sql`${BigInt(cursor)}`;
+  ofRow: (row, _owner, path) => {
+    if (!/^\d{1,19}$/.test(row)) throw new BadInputError(path, `is not a ledger cursor: ${JSON.stringify(row)}`);
+    return sql`${BigInt(row)}`;
   },
   newestFirst: true,
 };
+
+/** Where an entry stands in its account's ledger, for the next page. */
+export const ledgerCursor = (entry: LedgerEntry): string => cursorOf(ledgerOrder, entry.accountId, entry.id.toString());
 
 /**
  * A page of each account's ledger, newest first, in one statement: a
@@ -83,7 +87,7 @@ const ledgerOrder: SortKey = {
  * exactly as a page of one account would.
  */
 export async function listLedgerOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<LedgerEntry[][]> {
-  const { where, orderBy, orderByIn } = pageClauses(ledgerOrder, page);
+  const { where, orderBy, orderByIn } = pageClauses(ledgerOrder, page, accountIds);
   const entry = db
     .select()
     .from(ledgerTable)

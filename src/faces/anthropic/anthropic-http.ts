@@ -1,7 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { BodyTooLargeError, readBody, sendJson } from '../../http/json.js';
 import { AnthropicHttpError } from './anthropic-errors.js';
-import { assertStorableJson } from './json-guard.js';
 
 // Reading requests and writing answers in Anthropic's terms. Error bodies
 // carry `request_id` (the id the request log gave the request, also the
@@ -19,8 +18,7 @@ export function idempotencyKeyOf(req: IncomingMessage): string | undefined {
 
 /**
  * The parsed JSON body; 413 request_too_large above `maxBytes`
- * (MAX_REQUEST_BYTES), 400 when it is not JSON or holds what cannot be
- * stored (see json-guard.ts).
+ * (MAX_REQUEST_BYTES), 400 when it is not JSON.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const tooLarge = () =>
@@ -32,14 +30,11 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   const body = await readBody(req, maxBytes).catch((error: unknown) => {
     throw error instanceof BodyTooLargeError ? tooLarge() : error;
   });
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new AnthropicHttpError(400, 'invalid_request_error', 'The request body is not valid JSON; send a JSON object with "content-type: application/json".');
   }
-  assertStorableJson(parsed);
-  return parsed;
 }
 
 export function sendError(res: ServerResponse, req: IncomingMessage, error: AnthropicHttpError, headers: OutgoingHttpHeaders = {}): void {

@@ -1,6 +1,7 @@
 import type { CompletionMessageInput } from '../../domain/completions/completion-request.js';
-import type { FieldPath } from '../../domain/errors.js';
-import { invalidRequest, type MessageOrigin } from './anthropic-errors.js';
+import { assertPlainJson } from '../../domain/completions/json-limits.js';
+import { BadInputError, spell, type FieldPath } from '../../domain/errors.js';
+import { anthropicSpelling, invalidRequest, type MessageOrigin } from './anthropic-errors.js';
 
 // Anthropic's system prompt and messages as the domain's OpenAI-style
 // messages. Blocks are checked for shape only (an object, a known type, the
@@ -206,6 +207,21 @@ function addUser(list: MessageList, content: unknown, path: FieldPath): void {
   if (!parts.empty || content.length === 0) list.add({ role: 'user', content: parts.parts }, { message: path, parts: parts.origins });
 }
 
+/**
+ * A tool_use input as OpenAI's JSON arguments. The domain's rules for
+ * free-form JSON (depth, U+0000) are applied first: serialising a value
+ * nested thousands deep would overflow the stack before the domain saw it.
+ */
+function argumentsOf(input: Record<string, unknown>, path: FieldPath): string {
+  try {
+    assertPlainJson(input, []);
+  } catch (error) {
+    if (!(error instanceof BadInputError)) throw error;
+    throw invalidRequest(path, typeof error.problem === 'string' ? error.problem : spell(error.problem, anthropicSpelling()));
+  }
+  return JSON.stringify(input);
+}
+
 function addAssistant(list: MessageList, content: unknown, path: FieldPath): void {
   if (typeof content === 'string') {
     list.add({ role: 'assistant', content }, { message: path, parts: [] });
@@ -225,7 +241,7 @@ function addAssistant(list: MessageList, content: unknown, path: FieldPath): voi
         const input = block.input ?? {};
         if (!isObject(input)) throw invalidRequest([...blockPath, 'input'], 'must be an object');
         const name = stringField(block, 'name', blockPath);
-        toolCalls.push({ id: stringField(block, 'id', blockPath), type: 'function', function: { name, arguments: JSON.stringify(input) } });
+        toolCalls.push({ id: stringField(block, 'id', blockPath), type: 'function', function: { name, arguments: argumentsOf(input, [...blockPath, 'input']) } });
         return;
       }
       case 'thinking':

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { unlessEnded, type GuardedStream } from '../../domain/access/key-watch.js';
 import type { Viewer } from '../../domain/access/viewer.js';
 import type { CompletionEvent } from '../../domain/completions/completion-event.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
@@ -62,19 +63,28 @@ export async function handleMessages(face: AnthropicFaceDeps, viewer: Viewer, re
     log.info('the client left before the answer was complete; cancelling the completion');
     face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel an abandoned completion'));
   });
+  // A stream the domain ended (the key was revoked) answers its error; the
+  // completion is cancelled, as for a client that left: nobody will read it.
+  const ended = () => face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel a completion whose stream ended'));
   const headers = { 'x-completion-id': completion.id, 'x-tokenhub-max-tokens': String(maxTokensOf(completion)) };
   if (request.stream) {
-    await streamEvents(req, res, client, events, new MessageEventStream(completion, request.model), headers, log);
+    await streamEvents(req, res, client, events, new MessageEventStream(completion, request.model), headers, log, ended);
     return;
   }
-  const settled = await settledOf(events);
+  const settled = await settledOf(events).catch(async (error: unknown) => {
+    await ended();
+    throw error;
+  });
   if (client.gone) return;
   if (settled?.status === 'SUCCEEDED') sendJson(res, 200, messageOf(settled, request.model), headers);
   else sendError(res, req, settled ? terminalErrorOf(settled) : endedEarly(completion.id), headers);
 }
 
-async function settledOf(events: AsyncIterable<CompletionEvent>): Promise<Completion | undefined> {
-  for await (const event of events) if (event.done) return event.completion ?? undefined;
+async function settledOf(events: GuardedStream<CompletionEvent>): Promise<Completion | undefined> {
+  for await (const item of events) {
+    const event = unlessEnded(item);
+    if (event.done) return event.completion ?? undefined;
+  }
   return undefined;
 }
 
@@ -85,20 +95,23 @@ async function streamEvents(
   req: IncomingMessage,
   res: ServerResponse,
   client: ClientPresence,
-  events: AsyncIterable<CompletionEvent>,
+  events: GuardedStream<CompletionEvent>,
   stream: MessageEventStream,
   headers: Record<string, string>,
   log: Logger,
+  ended: () => Promise<unknown>,
 ): Promise<void> {
   const iterator = events[Symbol.asyncIterator]();
   let next = iterator.next();
   // The next event, or PING_DUE after an interval without one (the same
   // `next` is awaited again after the ping), or CLIENT_GONE.
+  // An item the domain ended the stream with is thrown (see unlessEnded).
   const nextOrPing = async (): Promise<IteratorResult<CompletionEvent> | typeof PING_DUE | typeof CLIENT_GONE> => {
     let timer: NodeJS.Timeout | undefined;
     const due = new Promise<typeof PING_DUE>((resolve) => (timer = setTimeout(() => resolve(PING_DUE), PING_INTERVAL_MS)));
     try {
-      return await Promise.race([next, due, client.closed.then((): typeof CLIENT_GONE => CLIENT_GONE)]);
+      const result = await Promise.race([next, due, client.closed.then((): typeof CLIENT_GONE => CLIENT_GONE)]);
+      return typeof result === 'symbol' || result.done ? result : { done: false, value: unlessEnded(result.value) };
     } finally {
       clearTimeout(timer);
     }
@@ -147,6 +160,7 @@ async function streamEvents(
       await send({ ...(settled ? terminalErrorOf(settled) : endedEarly(stream.id)).body(requestIdOf(req)) });
     }
   } catch (error) {
+    await ended();
     const answer = toAnthropicError(error);
     if (!answer) log.error({ err: error }, 'unexpected error while streaming an Anthropic message');
     if (!res.headersSent) {

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { WebSocketLimits } from '../../config.js';
+import { ConnectionGuard } from './connection-guard.js';
 import type { Yoga } from './yoga.js';
 
 type EnvelopedArgs = ExecutionArgs & {
@@ -55,19 +57,41 @@ function wireError(error: unknown, fallbackCode: string): GraphQLError {
  * graphql-ws on the same port and path as HTTP. Every operation goes through
  * yoga's envelop (auth context, error masking, armor), so WebSocket clients
  * meet exactly the rules HTTP clients do. The token travels in
- * connectionParams.authorization and is checked per operation, so a key
- * revoked mid-connection stops working for the next operation.
+ * connectionParams.authorization; it is checked at the handshake and again
+ * per operation, so a key revoked mid-connection stops working for the next
+ * operation (and its open subscriptions end: see KeyWatch).
  */
-export function attachWebSocket(httpServer: Server, yoga: Yoga, maxMessageBytes: number): { close(): Promise<void> } {
-  // A larger message closes the socket (1009) before it is buffered whole or parsed.
+export interface WebSocketOptions {
+  /** A larger message closes the socket (1009) before it is buffered whole or parsed. */
+  maxMessageBytes: number;
+  limits: WebSocketLimits;
+  /** Whether credentials (an Authorization value) name a viewer; throws when they are invalid. */
+  signsIn(authorization: string | undefined): Promise<boolean>;
+}
+
+export function attachWebSocket(httpServer: Server, yoga: Yoga, options: WebSocketOptions): { close(): Promise<void> } {
+  const { maxMessageBytes, limits } = options;
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: maxMessageBytes });
+  const guard = new ConnectionGuard(limits);
+  wsServer.on('connection', (socket) => guard.opened(socket));
   useServer(
     {
       // Never put a failure's message in a close reason, whatever NODE_ENV says.
       isProd: true,
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
-      onSubscribe: async (ctx, _id, payload) => {
+      // A connection whose credentials name nobody (none, or bad ones) is
+      // held as anonymous: capped, closed when idle, and each of its
+      // operations refused with the reason (UNAUTHENTICATED) but public ones.
+      onConnect: async (ctx) => {
+        const authorization = authorizationOf(ctx.connectionParams);
+        const signedIn = await options.signsIn(typeof authorization === 'string' ? authorization : undefined).catch(() => false);
+        if (signedIn) guard.signedIn(ctx.extra.socket);
+        return true;
+      },
+      onComplete: (ctx, id) => guard.ended(ctx.extra.socket, id),
+      onSubscribe: async (ctx, id, payload) => {
         const request = requestOf(ctx.extra, ctx.connectionParams);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -89,6 +113,13 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga, maxMessageBytes:
           contextValue = await contextFactory();
         } catch (error) {
           return [wireError(error, 'UNAUTHENTICATED')];
+        }
+        if (!guard.starting(ctx.extra.socket, id)) {
+          return [
+            new GraphQLError(`this connection holds ${limits.maxSubscriptions} operations, the most it may; complete one or open another connection`, {
+              extensions: { code: 'RATE_LIMITED', retryAfter: 1 },
+            }),
+          ];
         }
         return {
           schema,

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Viewer } from '../../domain/access/viewer.js';
+import { unlessEnded, type GuardedStream } from '../../domain/access/key-watch.js';
 import type { CompletionEvent } from '../../domain/completions/completion-event.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
 import { ClientPresence } from '../../http/client-presence.js';
@@ -59,19 +60,28 @@ export async function handleChatCompletion(face: OpenAIFaceDeps, viewer: Viewer,
     log.info('the client left before the answer was complete; cancelling the completion');
     face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel an abandoned completion'));
   });
+  // A stream the domain ended (the key was revoked) answers its error; the
+  // completion is cancelled, as for a client that left: nobody will read it.
+  const ended = () => face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel a completion whose stream ended'));
   const headers = { 'x-completion-id': completion.id };
   if (request.stream) {
-    await streamChunks(res, client, events, new ChunkStream(completion, request.includeUsage), headers, log);
+    await streamChunks(res, client, events, new ChunkStream(completion, request.includeUsage), headers, log, ended);
     return;
   }
-  const settled = await settledOf(events);
+  const settled = await settledOf(events).catch(async (error: unknown) => {
+    await ended();
+    throw error;
+  });
   if (client.gone) return;
   if (settled?.status === 'SUCCEEDED') sendJson(res, 200, chatCompletionOf(settled), headers);
   else sendError(res, settled ? terminalErrorOf(settled) : endedEarly(completion.id), headers);
 }
 
-async function settledOf(events: AsyncIterable<CompletionEvent>): Promise<Completion | undefined> {
-  for await (const event of events) if (event.done) return event.completion ?? undefined;
+async function settledOf(events: GuardedStream<CompletionEvent>): Promise<Completion | undefined> {
+  for await (const item of events) {
+    const event = unlessEnded(item);
+    if (event.done) return event.completion ?? undefined;
+  }
   return undefined;
 }
 
@@ -82,10 +92,11 @@ const endedEarly = (id: string) =>
 async function streamChunks(
   res: ServerResponse,
   client: ClientPresence,
-  events: AsyncIterable<CompletionEvent>,
+  events: GuardedStream<CompletionEvent>,
   chunks: ChunkStream,
   headers: Record<string, string>,
   log: Logger,
+  ended: () => Promise<unknown>,
 ): Promise<void> {
   res.writeHead(200, {
     ...headers,
@@ -102,8 +113,9 @@ async function streamChunks(
   try {
     await send(chunks.role());
     let settled: Completion | undefined;
-    for await (const event of events) {
+    for await (const item of events) {
       if (client.gone) return;
+      const event = unlessEnded(item);
       if (event.done) {
         settled = event.completion ?? undefined;
         break;
@@ -118,6 +130,7 @@ async function streamChunks(
     }
     await send((settled ? terminalErrorOf(settled) : endedEarly(chunks.id)).body);
   } catch (error) {
+    await ended();
     const answer = toOpenAIError(error);
     if (!answer) log.error({ err: error }, 'unexpected error while streaming a REST completion');
     if (!client.gone) await send((answer ?? internalError()).body);

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { BadInputError, DomainError, dottedPath, ModelUnavailableError, RateLimitedError, type ErrorCode, type Spelling } from '../../domain/errors.js';
+import { BadInputError, DomainError, dottedPath, IdempotencyKeyReusedError, ModelUnavailableError, RateLimitedError, type ErrorCode, type Spelling } from '../../domain/errors.js';
 
 /** OpenAI's error body, which its SDKs turn into typed exceptions. */
 export interface OpenAIErrorBody {
@@ -67,6 +67,8 @@ export function toOpenAIError(error: unknown): OpenAIHttpError | undefined {
   if (error instanceof BadInputError) {
     const param = openAISpelling.field(error.path);
     if (error instanceof ModelUnavailableError) return new OpenAIHttpError(404, message, 'invalid_request_error', 'model_not_found', param);
+    // The key is the conflict, not the body: a retry of the same request would succeed.
+    if (error instanceof IdempotencyKeyReusedError) return new OpenAIHttpError(409, message, 'invalid_request_error', 'idempotency_key_reused', param, { 'x-should-retry': 'false' });
     return new OpenAIHttpError(400, message, 'invalid_request_error', null, param);
   }
   const { status, type, code } = openAIErrorOf[error.code];

@@ -141,9 +141,9 @@ describe('errors in Anthropic shape', () => {
     expect(error.type).toBe('request_too_large');
   });
 
-  it('answers 429 rate_limit_error with retry-after when the key is over its requests per minute', async () => {
+  it('answers 429 rate_limit_error with retry-after when the key has started its completions per minute', async () => {
     const limited = await limitedKey({ requestsPerMinute: 1 });
-    await anthropicClient(server, limited).models.list();
+    await anthropicClient(server, limited).messages.create(request);
     const error = await failure(() => anthropicClient(server, limited).messages.create(request));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.type).toBe('rate_limit_error');

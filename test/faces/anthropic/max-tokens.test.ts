@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentRequiredError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
+import { worstCasePromptTokens } from '../../../src/domain/completions/token-estimates.js';
 import type { Simulator } from '../../../src/simulator/simulator.js';
 import { anthropicClient } from '../../helpers/anthropic-client.js';
 import { postMessages } from '../../helpers/anthropic-sse.js';
@@ -18,11 +19,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-// Haiku 4.5: 1,000 nanocredits per input token, 5,000 per output token. The
-// worst case of "Hello" is 5 bytes + 8 per message = 13 prompt tokens.
+// Haiku 4.5: 1,000 nanocredits per input token, 5,000 per output token; the
+// prompt's worst case is the domain's (the request the face sends upstream).
 const model = 'claude-haiku-4-5';
 const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Hello' }];
-const promptCost = 13n * 1000n;
+const promptCost = BigInt(worstCasePromptTokens({ model: 'anthropic/claude-haiku-4-5', messages: [{ role: 'user', content: 'Hello' }], maxTokens: 1 })) * 1000n;
 const credits = (units: bigint) => (Number(units) / 1e9).toFixed(9);
 /** An account holding exactly what `maxTokens` output tokens of Haiku 4.5 (and the prompt) cost at most. */
 const customerFor = (maxTokens: number) => fundedCustomer(server, credits(promptCost + BigInt(maxTokens) * 5000n));

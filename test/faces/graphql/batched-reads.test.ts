@@ -10,7 +10,8 @@ import type { TestServer } from '../../helpers/server.js';
 let server: TestServer;
 beforeAll(async () => {
   // The ledger query is the one a dashboard runs; its nesting passes the default cost limit.
-  ({ server } = await startServerWithSimulator({ QUERY_MAX_COST: '20000' }));
+  // The sweeps run statements of their own on a timer; they are kept out of the counts.
+  ({ server } = await startServerWithSimulator({ QUERY_MAX_COST: '20000', SWEEP_INTERVAL_MS: '3600000' }));
 });
 afterAll(() => server.stop());
 
@@ -59,7 +60,7 @@ describe('a list query', () => {
   });
 
   it("reads every account's ledger, completions and usage in one statement each, whether the page holds 2 accounts or 50", async () => {
-    const fresh = await startServerWithSimulator({ QUERY_MAX_COST: '50000' });
+    const fresh = await startServerWithSimulator({ QUERY_MAX_COST: '50000', SWEEP_INTERVAL_MS: '3600000' });
     try {
       const count = async (accounts: number) => {
         for (let i = 0; i < accounts; i++) await fundedCustomer(fresh.server, '1');

@@ -109,6 +109,17 @@ describe('POST /v1/chat/completions without streaming', () => {
     expect((await overGraphQL(key, first.id)).charges).toHaveLength(1);
   });
 
+  it('answers 409 idempotency_key_reused when the Idempotency-Key comes back with another request', async () => {
+    const { key } = await fundedCustomer(server);
+    const client = openaiClient(server, key);
+    const headers = { 'Idempotency-Key': 'rest-reused' };
+    await client.chat.completions.create({ model, messages }, { headers });
+    const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Something else' }] }, { headers }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(409);
+    expect((error as APIError).error).toMatchObject({ type: 'invalid_request_error', code: 'idempotency_key_reused', param: 'Idempotency-Key' });
+  });
+
   it('passes OpenAI-only forms upstream in their gateway meaning: stop as a string, the developer role, max_completion_tokens', async () => {
     const { key } = await fundedCustomer(server);
     await openaiClient(server, key).chat.completions.create({

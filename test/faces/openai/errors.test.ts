@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APIError, AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError, RateLimitError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { startServerWithSimulator } from '../../helpers/completions.js';
-import { createAccount, fundedCustomer } from '../../helpers/fixtures.js';
+import { createAccount, fundedCustomer, grant } from '../../helpers/fixtures.js';
 import { gqlOk } from '../../helpers/graphql.js';
 import { expectLedgerInvariant, snapshotCounts } from '../../helpers/invariants.js';
 import { openaiClient } from '../../helpers/openai-client.js';
@@ -106,14 +106,16 @@ describe('REST errors in OpenAI shape', () => {
     expect(error.message).toContain('GET /v1/models lists them');
   });
 
-  it('answers 429 with retry-after when the key is over its requests per minute', async () => {
+  it('answers 429 with retry-after when the key started its completions per minute already', async () => {
     const accountId = await createAccount(server);
     const limited = await gqlOk(server, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
       token: server.adminToken,
       variables: { input: { accountId, name: 'one a minute', limits: { requestsPerMinute: 1 } } },
     });
+    await grant(server, accountId, '1');
     const client = openaiClient(server, limited.createApiKey.secret);
     await client.models.list();
+    await client.chat.completions.create(request);
     const error = await failure(() => client.chat.completions.create(request));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.error).toMatchObject({ type: 'requests', code: 'rate_limit_exceeded' });

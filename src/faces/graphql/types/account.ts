@@ -1,4 +1,5 @@
-import type { Account } from '../../../domain/accounts/account-record.js';
+import { accountCursor, type Account } from '../../../domain/accounts/account-record.js';
+import { ledgerCursor } from '../../../domain/credits/ledger.js';
 import { builder } from '../builder.js';
 import { ApiKeyRef } from './api-key.js';
 import { LedgerEntryRef } from './ledger-entry.js';
@@ -40,7 +41,7 @@ AccountRef.implement({
           connectionOf(
             args,
             (page) => loaders.ledgerOf(page).load(a.id),
-            (e) => e.id.toString(),
+            (e) => ledgerCursor(e),
             () => loaders.ledgerCount.load(a.id),
           ),
       },
@@ -71,7 +72,7 @@ builder.queryFields((t) => ({
         connectionOf(
           args,
           (page) => domain.accounts.list(viewer, page),
-          (a) => a.id,
+          (a) => accountCursor(a),
           () => domain.accounts.count(viewer),
         ),
     },

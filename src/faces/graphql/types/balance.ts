@@ -1,3 +1,4 @@
+import { unlessEnded } from '../../../domain/access/key-watch.js';
 import { builder } from '../builder.js';
 import { AccountRef } from './account.js';
 
@@ -8,6 +9,6 @@ builder.subscriptionField('balance', (t) =>
     args: { accountId: t.arg.id({ description: 'Admin only (and then required).' }) },
     subscribe: (_root, { accountId }, { viewer, domain }) =>
       domain.accounts.followBalance(viewer, accountId === null || accountId === undefined ? null : String(accountId)),
-    resolve: (account) => account,
+    resolve: unlessEnded,
   }),
 );

@@ -1,4 +1,5 @@
 import type { StartInput } from '../../../domain/completions/completion-service.js';
+import { unlessEnded } from '../../../domain/access/key-watch.js';
 import { builder } from '../builder.js';
 import { CompletionEventRef, CompletionRef } from './completion.js';
 
@@ -65,13 +66,13 @@ builder.subscriptionFields((t) => ({
     description: 'Every event with an index above `after` (all when omitted), in order, exactly once, then the last one (done = true). Works at any time, even after the end.',
     args: { id: t.arg.id({ required: true }), after: t.arg.int() },
     subscribe: (_root, { id, after }, { viewer, domain }) => domain.completions.stream(viewer, String(id), after),
-    resolve: (event) => event,
+    resolve: unlessEnded,
   }),
   streamCompletion: t.field({
     type: CompletionEventRef,
     description: 'Starts a completion and streams it in one operation (for frontends). The first event carries completionId.',
     args: { input: t.arg({ type: CompletionInput, required: true }) },
     subscribe: async (_root, { input }, { viewer, domain }) => (await domain.completions.startStreaming(viewer, startInputOf(input))).events,
-    resolve: (event) => event,
+    resolve: unlessEnded,
   }),
 }));

@@ -1,5 +1,5 @@
 import type { CompletionEvent } from '../../../domain/completions/completion-event.js';
-import type { Completion } from '../../../domain/completions/completion-record.js';
+import { completionCursor, type Completion } from '../../../domain/completions/completion-record.js';
 import { maxTokensOf } from '../../../domain/completions/max-tokens-fitting.js';
 import { builder } from '../builder.js';
 import { AccountRef } from './account.js';
@@ -107,7 +107,7 @@ builder.objectField(AccountRef, 'completions', (t) =>
         connectionOf(
           args,
           (page) => loaders.completionsOf(page).load(account.id),
-          (c) => c.id,
+          (c) => completionCursor(c),
           () => loaders.completionCount.load(account.id),
         ),
     },

@@ -1,0 +1,136 @@
+import type { Database } from '../../db/database.js';
+import { unusableAmong } from '../api-keys/api-key-record.js';
+import { RateLimitedError, UnauthenticatedError, type DomainError } from '../errors.js';
+import type { Viewer } from './viewer.js';
+
+/**
+ * The last item of a stream the domain ended on its own: the stream stops
+ * with this error (a face answers it as an error, then ends the stream).
+ */
+export class StreamEnded {
+  constructor(readonly error: DomainError) {}
+}
+
+/** A stream the domain hands out to a key: its items, then possibly StreamEnded. */
+export type GuardedStream<T> = AsyncIterable<T | StreamEnded>;
+
+/** A stream's item, or the error the domain ended the stream with, thrown: how a face reads a GuardedStream. */
+export function unlessEnded<T>(item: T | StreamEnded): T {
+  if (item instanceof StreamEnded) throw item.error;
+  return item;
+}
+
+/**
+ * A key authorises what it holds open only while it is live. Every stream
+ * handed to a key (subscriptions, REST streams) is registered here, and
+ * ends with UNAUTHENTICATED once the key is revoked or expires: at once for
+ * a revocation on this instance, and within `intervalMs` on every instance,
+ * where one query per interval checks every key that holds a stream. A key
+ * holds at most `maxPerKey` streams on an instance: past that RATE_LIMITED,
+ * so that one key cannot hold the memory others need.
+ */
+export class KeyWatch {
+  private readonly holders = new Map<string, Set<GuardedIterator<unknown>>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly intervalMs: number,
+    private readonly maxPerKey: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Refuses, before anything starts, a stream the viewer's key has no room for. */
+  assertRoom(viewer: Viewer): void {
+    if (viewer.kind !== 'apiKey' || (this.holders.get(viewer.apiKey.id)?.size ?? 0) < this.maxPerKey) return;
+    throw new RateLimitedError(`this API key holds ${this.maxPerKey} streams open on this server, the most it may; close one first`, 1);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check().catch(this.onError), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  guard<T>(viewer: Viewer, source: AsyncIterable<T>): GuardedStream<T> {
+    if (viewer.kind !== 'apiKey') return source;
+    this.assertRoom(viewer);
+    const keyId = viewer.apiKey.id;
+    let held = this.holders.get(keyId);
+    if (!held) this.holders.set(keyId, (held = new Set()));
+    const holding = held;
+    const iterator: GuardedIterator<T> = new GuardedIterator(source[Symbol.asyncIterator](), () => {
+      holding.delete(iterator as GuardedIterator<unknown>);
+      if (holding.size === 0 && this.holders.get(keyId) === holding) this.holders.delete(keyId);
+    });
+    holding.add(iterator as GuardedIterator<unknown>);
+    return { [Symbol.asyncIterator]: () => iterator };
+  }
+
+  /** Ends every stream the key holds on this instance (it was just revoked here). */
+  revoked(keyId: string): void {
+    this.end(keyId, new UnauthenticatedError('this API key was revoked; create a new one'));
+  }
+
+  private async check(): Promise<void> {
+    if (this.holders.size === 0) return;
+    for (const keyId of await unusableAmong(this.db, [...this.holders.keys()])) {
+      this.end(keyId, new UnauthenticatedError('this API key was revoked or has expired; create a new one'));
+    }
+  }
+
+  private end(keyId: string, error: DomainError): void {
+    for (const iterator of [...(this.holders.get(keyId) ?? [])]) iterator.end(error);
+  }
+}
+
+/**
+ * The source's items, then StreamEnded once end() is called. Ending asks
+ * the source to return, which wakes a pending next(): that read delivers
+ * the StreamEnded, so a quiet stream ends at once too.
+ */
+class GuardedIterator<T> implements AsyncIterator<T | StreamEnded> {
+  private ended: StreamEnded | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly source: AsyncIterator<T>,
+    private readonly release: () => void,
+  ) {}
+
+  next(): Promise<IteratorResult<T | StreamEnded>> {
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    if (this.ended) return Promise.resolve(this.last(this.ended));
+    return this.source.next().then((result) => {
+      if (this.ended && !this.finished) return this.last(this.ended);
+      if (result.done) this.close();
+      return result;
+    });
+  }
+
+  end(error: DomainError): void {
+    if (this.ended || this.finished) return;
+    this.ended = new StreamEnded(error);
+    this.release();
+    // A source that fails to return has ended anyway.
+    Promise.resolve(this.source.return?.()).catch(() => undefined);
+  }
+
+  return(): Promise<IteratorResult<T | StreamEnded>> {
+    this.close();
+    return this.source.return?.() ?? Promise.resolve({ done: true, value: undefined });
+  }
+
+  private last(ended: StreamEnded): IteratorResult<StreamEnded> {
+    this.close();
+    return { done: false, value: ended };
+  }
+
+  private close(): void {
+    this.finished = true;
+    this.release();
+  }
+}

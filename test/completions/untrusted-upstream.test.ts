@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { runToEnd, startServerWithSimulator, userMessage } from '../helpers/completions.js';
+import { fundedCustomer } from '../helpers/fixtures.js';
+import { gqlOk } from '../helpers/graphql.js';
+import { expectLedgerInvariant } from '../helpers/invariants.js';
+import type { TestServer } from '../helpers/server.js';
+
+// The upstream is not trusted: whatever it sends or fails to send, every
+// completion ends, is charged for what it delivered and no more, and the
+// server goes on serving.
+
+let server: TestServer;
+let simulator: Simulator;
+beforeAll(async () => {
+  ({ server, simulator } = await startServerWithSimulator());
+});
+afterAll(() => server.stop());
+
+const units = (money: string) => BigInt(money.replace('.', '').padEnd(money.indexOf('.') + 9, '0'));
+// Haiku 4.5: 1.00 input, 5.00 output per million tokens.
+const costAtHaiku = (prompt: number, completion: number) => BigInt(prompt) * 1000n + BigInt(completion) * 5000n;
+
+describe('an upstream that never stops', () => {
+  it('is cut at maxTokens: its request closed, the completion SUCCEEDED for length and charged for maxTokens', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ endless: true, interTokenMs: 1 });
+    const before = simulator.requests.length;
+    const final = await runToEnd(server, key, { maxTokens: 20 });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', usage: { completionTokens: 20, estimated: true } });
+    expect(final.content.split('more').length - 1).toBe(20);
+    expect(units(final.cost)).toBe(costAtHaiku(final.usage.promptTokens, 20));
+    expect(await simulator.requests[before]!.finished).toBe('client-closed');
+    await expectLedgerInvariant(server);
+  });
+
+  it('is cut at maxTokens when it packs the output into few huge chunks', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: Array.from({ length: 50 }, () => 'x'.repeat(64 * 1024)) });
+    const final = await runToEnd(server, key, { maxTokens: 20 });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length' });
+    // At least 16 bytes a token: 20 tokens hold at most 320 bytes of output.
+    expect(final.content.length).toBeLessThanOrEqual(320);
+  });
+
+  it('is cut when it outlives MAX_COMPLETION_DURATION_MS, charged for what it sent', async () => {
+    const short = await startServerWithSimulator({ MAX_COMPLETION_DURATION_MS: '700' });
+    try {
+      const { key } = await fundedCustomer(short.server, '5');
+      short.simulator.enqueue({ endless: true, interTokenMs: 50 });
+      const final = await runToEnd(short.server, key, { maxTokens: 8000 });
+      expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', usage: { estimated: true } });
+      expect(units(final.cost)).toBeGreaterThan(0n);
+      await expectLedgerInvariant(short.server);
+    } finally {
+      await short.server.stop();
+    }
+  });
+});
+
+describe('a stream that broke after its end', () => {
+  it('delivered finish_reason and usage and then reset before [DONE]: SUCCEEDED and charged from the usage', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: ['all ', 'of ', 'it'], breakBeforeDone: true });
+    const final = await runToEnd(server, key, {});
+    expect(final).toMatchObject({ status: 'SUCCEEDED', content: 'all of it', finishReason: 'stop', usage: { completionTokens: 3, estimated: false } });
+    expect(units(final.cost)).toBe(costAtHaiku(final.usage.promptTokens, 3));
+  });
+});
+
+describe('hostile chunks', () => {
+  it('a tool-call delta with index 50,000,000 fails the completion UPSTREAM_MALFORMED at once, charging nothing', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    const chunk = { id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { tool_calls: [{ index: 50_000_000, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: null }] };
+    simulator.enqueue({ tokens: ['a'], rawChunks: [JSON.stringify(chunk)] });
+    const final = await runToEnd(server, key, {});
+    expect(final).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_MALFORMED' } });
+    // The server still answers another account at once.
+    const other = await fundedCustomer(server, '1');
+    expect((await gqlOk(server, '{ viewer { id } }', { token: other.key })).viewer.id).toBe(other.accountId);
+  });
+
+  it('content that is not a string fails the completion UPSTREAM_MALFORMED, charging nothing', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    const chunk = { id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: { text: 'sneaky' } }, finish_reason: null }] };
+    simulator.enqueue({ tokens: ['a'], rawChunks: [JSON.stringify(chunk)] });
+    expect(await runToEnd(server, key, {})).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_MALFORMED' } });
+  });
+
+  it('an event of several megabytes without a line end fails the completion UPSTREAM_MALFORMED', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: ['a'], rawChunks: [`"${'y'.repeat(3 * 1024 * 1024)}`] });
+    expect(await runToEnd(server, key, {})).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_MALFORMED' } });
+  });
+
+  it('text holding U+0000 is stored without it: the completion settles SUCCEEDED and charged', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: ['nul\u0000', 'here'] });
+    const final = await runToEnd(server, key, {});
+    expect(final).toMatchObject({ status: 'SUCCEEDED', content: 'nulhere' });
+    expect(units(final.cost)).toBeGreaterThan(0n);
+    await expectLedgerInvariant(server);
+  });
+
+  it('tool-call arguments holding U+0000 are stored without it', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    const call = (args: string, first: boolean) =>
+      JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...(first ? { id: 'call_1', type: 'function' } : {}), function: { ...(first ? { name: 'f' } : {}), arguments: args } }] }, finish_reason: null }] });
+    simulator.enqueue({ tokens: [], rawChunks: [call('{"a":"\u0000', true), call('b"}', false)], finishReason: 'tool_calls' });
+    const final = await runToEnd(server, key, { messages: userMessage('call f') });
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.toolCalls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":"b"}' } }]);
+  });
+});
