@@ -15,6 +15,10 @@ try {
   throw error;
 }
 const logger = createLogger(config);
+// A promise nobody awaited that fails (say, a Redis command during an
+// outage) must not stop a server that holds other people's streams: it is
+// logged as the bug it is. An uncaught exception still stops the process.
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 const app = await buildApp(config, { logger });
 const url = await app.start();
 

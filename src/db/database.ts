@@ -32,6 +32,7 @@ export interface DatabaseOptions {
 
 /** A server that does not answer fails the request instead of holding it forever. */
 const CONNECT_TIMEOUT_MS = 10_000;
+const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
 
 const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -52,7 +53,11 @@ export async function openDatabase(config: Config['database'], options: Database
     } finally {
       await migrator.end();
     }
-    const pool = new pg.Pool({ ...connection, max: 20, statement_timeout: config.statementTimeoutMs });
+    // The server cancels a statement past statement_timeout; the client
+    // gives up a little later on its own, for when the server cannot even
+    // be told (a network that swallows packets).
+    const queryTimeout = config.statementTimeoutMs === undefined ? undefined : config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS;
+    const pool = new pg.Pool({ ...connection, max: 20, statement_timeout: config.statementTimeoutMs, query_timeout: queryTimeout });
     // An idle client that loses its server must not crash the process: the
     // pool drops it and connects anew when needed.
     pool.on('error', (error) => options.onPoolError?.(error));

@@ -54,7 +54,7 @@ export async function openRealtime(config: Pick<Config, 'redisUrl' | 'redisKeyPr
   const events = await RedisEventLog.connect({ ...redis, retentionMs: config.eventRetentionMs });
   const control = await RedisCompletionControl.connect(redis);
   const rateLimiter = new RedisRateLimiter(await connect('rate-limit'), redis.keyPrefix);
-  const balances = new BalanceChanges({ publish: await connect('balance-publish'), subscribe: await connect('balance-subscribe'), keyPrefix: redis.keyPrefix });
+  const balances = new BalanceChanges({ publish: await connect('balance-publish'), subscribe: await connect('balance-subscribe'), keyPrefix: redis.keyPrefix, logger });
   return {
     events,
     control,

@@ -12,7 +12,22 @@ const FLAGS = {
   noUsage: 'noUsage',
   finishOnLastContent: 'finishOnLastContent',
   omitCreated: 'omitCreated',
+  endless: 'endless',
+  breakBeforeDone: 'breakBeforeDone',
 } as const satisfies Record<string, keyof SimulatorScript>;
+
+/**
+ * Chunks an upstream must never send, by name, for `hostile=…`: each is a
+ * class of defect the gateway has to survive.
+ */
+const HOSTILE_CHUNK = (delta: unknown) =>
+  JSON.stringify({ id: 'chatcmpl-hostile', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] });
+const HOSTILE: Record<string, Pick<SimulatorScript, 'tokens' | 'rawChunks'>> = {
+  toolIndex: { rawChunks: [HOSTILE_CHUNK({ tool_calls: [{ index: 50_000_000, id: 'call_x', type: 'function', function: { name: 'f', arguments: '{}' } }] })] },
+  notString: { rawChunks: [HOSTILE_CHUNK({ content: { text: 'not a string' } })] },
+  hugeEvent: { rawChunks: [`"${'h'.repeat(2 * 1024 * 1024)}`] },
+  nul: { tokens: ['text ', 'with\u0000', ' a ', 'NUL'] },
+};
 
 const NUMBERS = {
   after: 'afterTokens',
@@ -41,7 +56,7 @@ function applyItem(script: SimulatorScript, item: string): void {
   if (value === undefined || value === '') {
     throw new DirectiveError(
       `Unknown simulator directive '${item}'. Use fault=…, after=N, retryAfter=N, words=N, ttft=MS, itl=MS, cached=N, cacheWrite=N, ` +
-        'finish=REASON, noUsage, finishOnLastContent or omitCreated.',
+        'finish=REASON, hostile=NAME, noUsage, finishOnLastContent, omitCreated, endless or breakBeforeDone.',
     );
   }
   if (Object.hasOwn(NUMBERS, key)) {
@@ -61,6 +76,12 @@ function applyItem(script: SimulatorScript, item: string): void {
   }
   if (key === 'finish') {
     script.finishReason = value;
+    return;
+  }
+  if (key === 'hostile') {
+    const preset = HOSTILE[value];
+    if (!preset) throw new DirectiveError(`Unknown hostile upstream '${value}'. Use one of: ${Object.keys(HOSTILE).join(', ')}.`);
+    Object.assign(script, preset);
     return;
   }
   throw new DirectiveError(`Unknown simulator directive '${key}'.`);

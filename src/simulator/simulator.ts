@@ -29,6 +29,11 @@
  *   [sim:ttft=2000,itl=100]             time to first token / between tokens, in ms
  *   [sim:finish=content_filter]         replace the finish_reason
  *   [sim:cached=100,cacheWrite=20]      report 100 prompt tokens read from a prompt cache, 20 written
+ *   [sim:endless]                       ignore max_tokens and never finish
+ *   [sim:breakBeforeDone]               reset the connection after the usage, before [DONE]
+ *   [sim:hostile=toolIndex]             a chunk an upstream must never send: toolIndex (index
+ *                                       50,000,000), notString (content an object), hugeEvent
+ *                                       (2 MiB without a line end), nul (text holding U+0000)
  * `after` defaults to 0. Example: "Tell me a story [sim:fault=reset,after=5,noUsage]".
  *
  * Token accounting: one content chunk (or tool-call fragment) is one

@@ -16,15 +16,21 @@ export const streamQuery = `subscription($id: ID!, $after: Int) {
 export const startMutation = `mutation($input: CompletionInput!) { startCompletion(input: $input) { ${completionFields} } }`;
 
 /** A server whose upstream is a simulator of the test's own, on a real port. */
-export async function startServerWithSimulator(env: Record<string, string> = {}): Promise<{ server: TestServer; simulator: Simulator }> {
+export async function startServerWithSimulator(
+  env: Record<string, string> = {},
+  options: Parameters<typeof startServer>[1] = {},
+): Promise<{ server: TestServer; simulator: Simulator }> {
   const simulator = await startSimulator();
-  const server = await startServer({
-    UPSTREAM_BASE_URL: simulator.baseUrl,
-    UPSTREAM_API_KEY: 'th-upstream-test-key',
-    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '2000',
-    UPSTREAM_IDLE_TIMEOUT_MS: '300',
-    ...env,
-  });
+  const server = await startServer(
+    {
+      UPSTREAM_BASE_URL: simulator.baseUrl,
+      UPSTREAM_API_KEY: 'th-upstream-test-key',
+      UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '2000',
+      UPSTREAM_IDLE_TIMEOUT_MS: '300',
+      ...env,
+    },
+    options,
+  );
   const stop = server.stop;
   server.stop = async () => {
     await stop();

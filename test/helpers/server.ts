@@ -25,15 +25,16 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /**
  * A real server on an ephemeral port over its own Postgres database, started
- * through the same buildApp as `npm start`. `env` overrides configuration.
+ * through the same buildApp as `npm start`. `env` overrides configuration;
+ * `reachDatabase` rewrites the URL the server uses (through a proxy, say).
  */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, options: { reachDatabase?: (url: string) => string } = {}): Promise<TestServer> {
   const database = await createDatabase(testTemplate());
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
-    DATABASE_URL: databaseUrl(database),
+    DATABASE_URL: options.reachDatabase ? options.reachDatabase(databaseUrl(database)) : databaseUrl(database),
     ADMIN_TOKEN,
     LOG_LEVEL: 'trace',
     GRAPHIQL: 'true',
