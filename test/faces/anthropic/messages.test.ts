@@ -176,6 +176,23 @@ describe('POST /v1/messages without streaming', () => {
     expect((await overGraphQL(key, completionIdOf(first))).charges).toHaveLength(1);
   });
 
+  it("answers Claude Code's /v1/messages?beta=true, with its beta headers, as /v1/messages", async () => {
+    const { key } = await fundedCustomer(server);
+    simulator.enqueue({ text: 'Beta is fine.' });
+    const response = await fetch(`${server.url}/v1/messages?beta=true`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+        'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27',
+      },
+      body: JSON.stringify({ model, max_tokens: 100, messages: hello }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as any).content).toEqual([{ type: 'text', text: 'Beta is fine.' }]);
+  });
+
   it('says which completion it is and the max_tokens it runs with in headers', async () => {
     const { key } = await fundedCustomer(server);
     const { data, response } = await anthropicClient(server, key).messages.create({ model, max_tokens: 77, messages: hello }).withResponse();
