@@ -51,7 +51,9 @@ export interface ClaudeCodeRun {
 
 /**
  * Runs `claude` with only the environment a user would set for the gateway
- * (STACK.md), a fresh HOME and working directory, bounded by `timeoutMs`.
+ * (STACK.md), a fresh HOME, working directory and TMPDIR (Claude Code keeps
+ * files per project under the temp directory; these go with the run),
+ * bounded by `timeoutMs`.
  */
 export async function runClaudeCode(executable: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<ClaudeCodeRun> {
   const home = mkdtempSync(join(tmpdir(), 'claude-home-'));
@@ -64,6 +66,7 @@ export async function runClaudeCode(executable: string, args: string[], env: Rec
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: home,
+          TMPDIR: home,
           TERM: 'dumb',
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
           DISABLE_AUTOUPDATER: '1',
