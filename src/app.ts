@@ -7,6 +7,7 @@ import { openDomain, type Domain } from './domain/domain.js';
 import { buildSchema } from './faces/graphql/schema.js';
 import { attachWebSocket } from './faces/graphql/websocket.js';
 import { createGraphQLServer } from './faces/graphql/yoga.js';
+import { anthropicRoutes } from './faces/anthropic/anthropic-router.js';
 import { openAIRoutes } from './faces/openai/openai-router.js';
 import { opsPaths, opsRoutes } from './http/ops-routes.js';
 import { createPlayground } from './http/playground.js';
@@ -83,6 +84,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const yoga = createGraphQLServer(buildSchema(), { domain, config, logger, activeSubscriptions: metrics.activeSubscriptions });
   const routes = [
     opsRoutes({ metrics, readiness, logger }),
+    // Before the OpenAI face: both live under /v1 (see anthropic-router.ts for which requests are whose).
+    anthropicRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
     openAIRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
     await createPlayground(logger),
   ];

@@ -81,6 +81,11 @@ export const modelTable = pgTable('models', {
   // that one token costs a whole number of nanocredits.
   inputPricePerMillion: money('input_price_per_million').notNull(),
   outputPricePerMillion: money('output_price_per_million').notNull(),
+  // Prompt tokens the upstream read from its prompt cache, and wrote to it,
+  // are charged at these instead of the input price (seeded at 0.1× and
+  // 1.25× of it, Anthropic's multipliers; same unit and rule as above).
+  cacheReadPricePerMillion: money('cache_read_price_per_million').notNull(),
+  cacheWritePricePerMillion: money('cache_write_price_per_million').notNull(),
   description: text('description'),
   enabled: boolean('enabled').notNull().default(true),
   recommended: boolean('recommended').notNull().default(false),
@@ -119,6 +124,11 @@ export const completionTable = pgTable(
     // running completion costs.
     inputPricePerMillion: money('input_price_per_million').notNull(),
     outputPricePerMillion: money('output_price_per_million').notNull(),
+    // 0 only on rows written before prompt-cache prices existed (or by an
+    // older instance during a rolling deploy), which charged cache tokens at
+    // the input price; every completion started now copies the model's.
+    cacheReadPricePerMillion: money('cache_read_price_per_million').notNull().default(0n),
+    cacheWritePricePerMillion: money('cache_write_price_per_million').notNull().default(0n),
     reserved: money('reserved').notNull(),
     content: text('content').notNull().default(''),
     toolCalls: jsonb('tool_calls'),
@@ -128,6 +138,10 @@ export const completionTable = pgTable(
     finishReason: text('finish_reason'),
     promptTokens: integer('prompt_tokens'),
     completionTokens: integer('completion_tokens'),
+    // Of promptTokens (which include them): read from the upstream's prompt
+    // cache, and written to it.
+    cachedPromptTokens: integer('cached_prompt_tokens'),
+    cacheWriteTokens: integer('cache_write_tokens'),
     usageEstimated: boolean('usage_estimated'),
     cost: money('cost'),
     errorCode: text('error_code'),

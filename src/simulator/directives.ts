@@ -35,6 +35,8 @@ const NUMBERS = {
   words: 'words',
   ttft: 'ttftMs',
   itl: 'interTokenMs',
+  cached: 'cachedPromptTokens',
+  cacheWrite: 'cacheWriteTokens',
 } as const satisfies Record<string, keyof SimulatorScript>;
 
 function isFault(value: string): value is SimulatorFault {
@@ -53,7 +55,7 @@ function applyItem(script: SimulatorScript, item: string): void {
   }
   if (value === undefined || value === '') {
     throw new DirectiveError(
-      `Unknown simulator directive '${item}'. Use fault=…, after=N, retryAfter=N, words=N, ttft=MS, itl=MS, ` +
+      `Unknown simulator directive '${item}'. Use fault=…, after=N, retryAfter=N, words=N, ttft=MS, itl=MS, cached=N, cacheWrite=N, ` +
         'finish=REASON, hostile=NAME, noUsage, finishOnLastContent, omitCreated, endless or breakBeforeDone.',
     );
   }

@@ -47,12 +47,16 @@ async function drained(stream: EventEmitter, closed: AbortSignal): Promise<boole
 }
 
 function usageOf(plan: CompletionPlan, completionTokens: number, script: SimulatorScript): WireUsage {
-  if (script.usage) return script.usage as WireUsage;
-  return {
+  if (script.usage) return script.usage;
+  const usage: WireUsage = {
     prompt_tokens: plan.promptTokens,
     completion_tokens: completionTokens,
     total_tokens: plan.promptTokens + completionTokens,
   };
+  if (script.cachedPromptTokens !== undefined || script.cacheWriteTokens !== undefined) {
+    usage.prompt_tokens_details = { cached_tokens: script.cachedPromptTokens ?? 0, cache_write_tokens: script.cacheWriteTokens ?? 0 };
+  }
+  return usage;
 }
 
 /** http500 and http429 answer at once, before any body; true when one did. */

@@ -1,3 +1,5 @@
+import type { WireUsage } from './sse.js';
+
 export type SimulatorFault =
   /** Answer HTTP 500 with an OpenAI error body. */
   | 'http500'
@@ -18,6 +20,12 @@ export interface SimulatorScript {
   text?: string;
   /** The exact content deltas, one chunk each. Wins over `text`. */
   tokens?: string[];
+  /**
+   * Tool calls to answer with (finish_reason `tool_calls`), after the text
+   * when `text` or `tokens` is set. Arguments given as an object are sent as
+   * its JSON; a string is sent as it is (malformed on purpose, say).
+   */
+  toolCalls?: { name: string; arguments: Record<string, unknown> | string }[];
   /** Length of the default answer in words (= tokens). */
   words?: number;
   fault?: SimulatorFault;
@@ -32,7 +40,11 @@ export interface SimulatorScript {
   /** Leave the `created` field out of every chunk. */
   omitCreated?: boolean;
   /** Reported instead of the true counts: an upstream whose usage cannot be trusted (negative, fractional, huge). */
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage?: WireUsage;
+  /** Of the prompt tokens, reported as read from a prompt cache (`prompt_tokens_details.cached_tokens`). */
+  cachedPromptTokens?: number;
+  /** Of the prompt tokens, reported as written to a prompt cache (`prompt_tokens_details.cache_write_tokens`). */
+  cacheWriteTokens?: number;
   /** Replaces the natural finish_reason, e.g. `content_filter`. */
   finishReason?: string;
   ttftMs?: number;

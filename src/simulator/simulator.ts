@@ -28,6 +28,7 @@
  *   [sim:words=300]                     a default answer of 300 words (= tokens)
  *   [sim:ttft=2000,itl=100]             time to first token / between tokens, in ms
  *   [sim:finish=content_filter]         replace the finish_reason
+ *   [sim:cached=100,cacheWrite=20]      report 100 prompt tokens read from a prompt cache, 20 written
  *   [sim:endless]                       ignore max_tokens and never finish
  *   [sim:breakBeforeDone]               reset the connection after the usage, before [DONE]
  *   [sim:hostile=toolIndex]             a chunk an upstream must never send: toolIndex (index

@@ -15,6 +15,10 @@ export interface WireUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Prompt caching, as OpenAI (cached_tokens) and OpenRouter-style servers (cache_write_tokens) report it. */
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
+  /** Cache writes, as Anthropic-compatible servers name them at the top level. */
+  cache_creation_input_tokens?: number;
 }
 
 export interface ChunkEncoder {

@@ -3,7 +3,7 @@ import type {
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import { UpstreamError, type UpstreamChunk, type UpstreamMessage, type UpstreamRequest } from '../domain/completions/upstream.js';
+import { UpstreamError, type UpstreamChunk, type UpstreamMessage, type UpstreamRequest, type UpstreamUsage } from '../domain/completions/upstream.js';
 
 // Translation between the gateway's camelCase types and OpenAI's wire names.
 // Optional fields left undefined disappear when the SDK serialises the body.
@@ -70,19 +70,37 @@ export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | und
   const toolCallDeltas = delta?.tool_calls?.length ? delta.tool_calls : undefined;
   const finishReason = choice?.finish_reason || undefined;
   assertChunkShape(contentDelta, toolCallDeltas, finishReason);
-  const usage = chunk.usage;
-  // A count that is not a plausible token count (negative, fractional,
-  // beyond what a column holds) is no usage at all: the gateway estimates.
-  const hasUsage = isTokenCount(usage?.prompt_tokens) && isTokenCount(usage?.completion_tokens);
-  if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && !hasUsage) {
+  const usage = usageOf(chunk.usage);
+  if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && usage === undefined) {
     return undefined;
   }
-  return {
-    contentDelta,
-    toolCallDeltas,
-    finishReason,
-    usage: hasUsage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined,
-  };
+  return { contentDelta, toolCallDeltas, finishReason, usage };
+}
+
+/** Usage as OpenAI-compatible servers report prompt caching: inside prompt_tokens_details, or at the top level. */
+interface WireUsage {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+  prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
+  cache_read_input_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+}
+
+/**
+ * The usage a chunk reports, or undefined when it reports none that can be
+ * trusted. A count that is not a plausible token count (negative,
+ * fractional, beyond what a column holds), or cache counts that do not fit
+ * inside prompt_tokens (which include them), make the whole usage absent:
+ * the gateway then charges its marked estimate, so an upstream's nonsense
+ * can neither lower nor raise a bill absurdly.
+ */
+function usageOf(usage: WireUsage | null | undefined): UpstreamUsage | undefined {
+  if (!usage || !isTokenCount(usage.prompt_tokens) || !isTokenCount(usage.completion_tokens)) return undefined;
+  const cachedPromptTokens = usage.prompt_tokens_details?.cached_tokens ?? usage.cache_read_input_tokens ?? 0;
+  const cacheWriteTokens = usage.cache_creation_input_tokens ?? usage.prompt_tokens_details?.cache_write_tokens ?? 0;
+  if (!isTokenCount(cachedPromptTokens) || !isTokenCount(cacheWriteTokens)) return undefined;
+  if (cachedPromptTokens + cacheWriteTokens > usage.prompt_tokens) return undefined;
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedPromptTokens, cacheWriteTokens };
 }
 
 /**

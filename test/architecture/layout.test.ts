@@ -70,7 +70,7 @@ describe('the code layout', () => {
   });
 
   it('keeps faces apart: a face imports neither another face nor storage or port implementations', () => {
-    for (const face of ['faces/graphql/', 'faces/openai/']) {
+    for (const face of ['faces/graphql/', 'faces/openai/', 'faces/anthropic/']) {
       const otherFaces = (i: string) => i.startsWith('faces/') && !i.startsWith(face);
       const below = (i: string) => /^(db|realtime|upstream|simulator)\//.test(i);
       expect(offenders(face, (i) => otherFaces(i) || below(i))).toEqual([]);
@@ -94,7 +94,8 @@ describe('the code layout', () => {
 
   it('finds the imports it checks (the rules above are not vacuous)', () => {
     const app = files.find((f) => f.path === 'app.ts');
-    expect(app?.imports).toEqual(expect.arrayContaining(['domain/domain.ts', 'faces/graphql/yoga.ts', 'node:http']));
+    expect(app?.imports).toEqual(expect.arrayContaining(['domain/domain.ts', 'faces/graphql/yoga.ts', 'faces/anthropic/anthropic-router.ts', 'node:http']));
+    expect(files.filter((f) => f.path.startsWith('faces/anthropic/')).length).toBeGreaterThan(0);
     expect(offenders('faces/graphql/', graphQL).length).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@ import { collectWs } from './subscriptions.js';
 import { wsClient } from './ws.js';
 
 export const completionFields = `id status content toolCalls finishReason cost reserved
-  usage { promptTokens completionTokens totalTokens estimated } error { code message } model { id }`;
+  usage { promptTokens completionTokens totalTokens cachedPromptTokens cacheWriteTokens estimated } error { code message } model { id }`;
 
 export const streamQuery = `subscription($id: ID!, $after: Int) {
   completionStream(id: $id, after: $after) {

@@ -13,6 +13,8 @@ const settled: Completion = {
   request: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1024 },
   inputPricePerMillion: 1_000_000_000n,
   outputPricePerMillion: 5_000_000_000n,
+  cacheReadPricePerMillion: 100_000_000n,
+  cacheWritePricePerMillion: 1_250_000_000n,
   // Beyond 2^53: a number would round it.
   reserved: 9_007_199_254_740_993n,
   content: 'Hello, wörld 👋',
@@ -21,6 +23,8 @@ const settled: Completion = {
   finishReason: 'stop',
   promptTokens: 12,
   completionTokens: 2,
+  cachedPromptTokens: 8,
+  cacheWriteTokens: 0,
   usageEstimated: false,
   cost: 22_000n,
   errorCode: null,

@@ -41,6 +41,25 @@ describe('simulator wire format', () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 3 } });
   });
 
+  it('answers scripted tool calls after scripted text, each call a header delta and argument fragments', async () => {
+    simulator.enqueue({ text: 'Running it.', toolCalls: [{ name: 'Bash', arguments: { command: 'echo hi' } }, { name: 'Read', arguments: '{"path":' }] });
+    const { chunks } = await rawStream(simulator, { model: 'm', messages: USER_HELLO });
+    const deltas = chunks.map((c) => c.choices[0]?.delta).filter((d) => d && !('role' in d) && Object.keys(d).length > 0);
+    expect(deltas.slice(0, 2)).toEqual([{ content: 'Running' }, { content: ' it.' }]);
+    const calls = deltas.slice(2).map((d: any) => d.tool_calls[0]);
+    expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'Bash', arguments: '' } });
+    const argumentsOf = (index: number) => calls.filter((c: any) => c.index === index).map((c: any) => c.function.arguments).join('');
+    expect(argumentsOf(0)).toBe('{"command":"echo hi"}');
+    expect(argumentsOf(1)).toBe('{"path":');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
+    simulator.enqueue({ toolCalls: [{ name: 'Bash', arguments: { command: 'echo hi' } }] });
+    const whole = await (await post(simulator, { model: 'm', messages: USER_HELLO })).json();
+    expect(whole.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: { content: null, tool_calls: [{ type: 'function', function: { name: 'Bash', arguments: '{"command":"echo hi"}' } }] },
+    });
+  });
+
   it('sends no usage at all when include_usage is not requested', async () => {
     const { chunks, done } = await rawStream(simulator, { model: 'm', messages: USER_HELLO });
     expect(done).toBe(true);

@@ -72,7 +72,7 @@ describe('upstream client: content', () => {
     const finishAt = chunks.findIndex((chunk) => chunk.finishReason === 'stop');
     const usageAt = chunks.findIndex((chunk) => chunk.usage !== undefined);
     expect(usageAt).toBeGreaterThan(finishAt);
-    expect(chunks[usageAt]?.usage).toEqual({ promptTokens: Math.ceil(5 / 4) + 4, completionTokens: 3 });
+    expect(chunks[usageAt]?.usage).toEqual({ promptTokens: Math.ceil(5 / 4) + 4, completionTokens: 3, cachedPromptTokens: 0, cacheWriteTokens: 0 });
   });
 
   it('stops at max_tokens with finish_reason length', async () => {

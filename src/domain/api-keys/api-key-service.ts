@@ -2,7 +2,7 @@ import type { Database } from '../../db/database.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess, assertAdmin } from '../access/access-rules.js';
 import type { Viewer } from '../access/viewer.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
-import { modelNamed } from '../catalogue/model-record.js';
+import { modelNamed } from '../catalogue/model-names.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { validateName } from '../names.js';
 import { hasLimits, validateLimits, type ApiKeyLimits } from './api-key-limits.js';

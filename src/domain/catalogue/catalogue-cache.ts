@@ -1,5 +1,6 @@
 import type { Database } from '../../db/database.js';
-import { listModels, modelNamed, type Model } from './model-record.js';
+import { modelNamed } from './model-names.js';
+import { listModels, type Model } from './model-record.js';
 
 /**
  * The catalogue as the completion path reads it: ten rows, read from Postgres

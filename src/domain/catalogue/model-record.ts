@@ -1,8 +1,9 @@
-import { asc, eq, or, sql } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { modelTable } from '../../db/tables.js';
 import { BadInputError, modelsListing, NotFoundError, say } from '../errors.js';
 import { assertPricePerMillion } from '../money.js';
+import { modelNamed, validateAliases } from './model-names.js';
 
 export type Model = typeof modelTable.$inferSelect;
 
@@ -10,30 +11,28 @@ export function listModels(db: Database): Promise<Model[]> {
   return db.select().from(modelTable).orderBy(asc(modelTable.sortOrder), asc(modelTable.id));
 }
 
-/** A model by its id or one of its aliases; undefined when there is none. */
-export async function findModel(db: Database, idOrAlias: string): Promise<Model | undefined> {
-  const [model] = await db
-    .select()
-    .from(modelTable)
-    .where(or(eq(modelTable.id, idOrAlias), sql`${idOrAlias} = any(${modelTable.aliases})`))
-    .limit(1);
-  return model;
-}
-
-/** The model an id or alias names, in a list of models. */
-export function modelNamed(models: Model[], idOrAlias: string): Model | undefined {
-  return models.find((m) => m.id === idOrAlias || m.aliases.includes(idOrAlias));
+/**
+ * The model a name refers to (see model-names.ts); undefined when there is
+ * none. The catalogue is a few rows, so it is read whole and searched here,
+ * by the same rule as the cached copy.
+ */
+export async function findModel(db: Database, name: string): Promise<Model | undefined> {
+  return modelNamed(await listModels(db), name);
 }
 
 export interface ModelChanges {
   inputPricePerMillion?: bigint;
   outputPricePerMillion?: bigint;
+  cacheReadPricePerMillion?: bigint;
+  cacheWritePricePerMillion?: bigint;
   enabled?: boolean;
   recommended?: boolean;
   description?: string | null;
   maxOutputTokens?: number;
+  aliases?: string[];
 }
 
+/** Applies an admin's changes to one model; prices and aliases are validated first. */
 export async function updateModel(db: Database, idOrAlias: string, changes: ModelChanges): Promise<Model> {
   const set: Partial<typeof modelTable.$inferInsert> = {};
   if (changes.inputPricePerMillion !== undefined) {
@@ -41,6 +40,12 @@ export async function updateModel(db: Database, idOrAlias: string, changes: Mode
   }
   if (changes.outputPricePerMillion !== undefined) {
     set.outputPricePerMillion = assertPricePerMillion(changes.outputPricePerMillion, ['outputPricePerMillion']);
+  }
+  if (changes.cacheReadPricePerMillion !== undefined) {
+    set.cacheReadPricePerMillion = assertPricePerMillion(changes.cacheReadPricePerMillion, ['cacheReadPricePerMillion']);
+  }
+  if (changes.cacheWritePricePerMillion !== undefined) {
+    set.cacheWritePricePerMillion = assertPricePerMillion(changes.cacheWritePricePerMillion, ['cacheWritePricePerMillion']);
   }
   if (changes.maxOutputTokens !== undefined) {
     if (!Number.isInteger(changes.maxOutputTokens) || changes.maxOutputTokens < 1 || changes.maxOutputTokens > 1_000_000) {
@@ -52,9 +57,25 @@ export async function updateModel(db: Database, idOrAlias: string, changes: Mode
   if (changes.recommended !== undefined) set.recommended = changes.recommended;
   if (changes.description !== undefined) set.description = changes.description;
 
-  const model = await findModel(db, idOrAlias);
-  if (!model) throw new NotFoundError(say`no model ${JSON.stringify(idOrAlias)}; ${modelsListing} lists them`);
-  if (Object.keys(set).length === 0) return model;
+  if (changes.aliases === undefined) {
+    const model = await findModel(db, idOrAlias);
+    if (!model) throw noModel(idOrAlias);
+    return Object.keys(set).length === 0 ? model : write(db, model, set);
+  }
+  const aliases = changes.aliases;
+  // Every row is locked while the aliases are checked against the others, so
+  // two admins' concurrent edits cannot give one name to two models.
+  return db.transaction(async (tx) => {
+    const models = await tx.select().from(modelTable).orderBy(asc(modelTable.id)).for('update');
+    const model = modelNamed(models, idOrAlias);
+    if (!model) throw noModel(idOrAlias);
+    return write(tx, model, { ...set, aliases: validateAliases(aliases, model, models) });
+  });
+}
+
+const noModel = (name: string) => new NotFoundError(say`no model ${JSON.stringify(name)}; ${modelsListing} lists them`);
+
+async function write(db: Database, model: Model, set: Partial<typeof modelTable.$inferInsert>): Promise<Model> {
   const [updated] = await db
     .update(modelTable)
     .set({ ...set, updatedAt: new Date() })

@@ -63,9 +63,11 @@ export async function insertReserved(db: Database, completion: Completion): Prom
         where id = ${c.accountId} and balance - reserved >= ${c.reserved} and exists (select 1 from key_slot)
         returning id)
       insert into completions (id, account_id, api_key_id, model_id, status, request, request_fingerprint, input_price_per_million,
-        output_price_per_million, reserved, content, idempotency_key, instance_id, created_at)
+        output_price_per_million, cache_read_price_per_million, cache_write_price_per_million, reserved, content,
+        idempotency_key, instance_id, created_at)
       select ${c.id}, reserved.id, ${c.apiKeyId}, ${c.modelId}, 'PENDING', ${JSON.stringify(c.request)}::jsonb, ${c.requestFingerprint},
-        ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.reserved}, '', ${c.idempotencyKey},
+        ${c.inputPricePerMillion}, ${c.outputPricePerMillion}, ${c.cacheReadPricePerMillion}, ${c.cacheWritePricePerMillion},
+        ${c.reserved}, '', ${c.idempotencyKey},
         ${c.instanceId}, ${c.createdAt.toISOString()}::timestamptz
       from key_slot left join reserved on true
       returning id`);
@@ -97,6 +99,8 @@ export interface Settlement {
   finishReason: string | null;
   promptTokens: number | null;
   completionTokens: number | null;
+  cachedPromptTokens: number | null;
+  cacheWriteTokens: number | null;
   usageEstimated: boolean | null;
   /** What to charge; at most the reservation. */
   charge: bigint;
@@ -126,6 +130,7 @@ export async function settle(db: Database, completion: Completion, s: Settlement
         tool_calls = ${s.toolCalls === null ? null : JSON.stringify(s.toolCalls)}::jsonb,
         event_log = ${JSON.stringify(s.eventLog)}::jsonb, finish_reason = ${s.finishReason},
         prompt_tokens = ${s.promptTokens}, completion_tokens = ${s.completionTokens},
+        cached_prompt_tokens = ${s.cachedPromptTokens}, cache_write_tokens = ${s.cacheWriteTokens},
         usage_estimated = ${s.usageEstimated}, cost = ${s.charge}, error_code = ${s.errorCode},
         error_message = ${s.errorMessage}, first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
         finished_at = ${s.finishedAt.toISOString()}::timestamptz

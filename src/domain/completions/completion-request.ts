@@ -34,6 +34,8 @@ export interface CompletionRequestInput {
 }
 
 export const DEFAULT_MAX_TOKENS = 1024;
+/** The longest end-user id passed upstream. */
+export const MAX_USER_LENGTH = 256;
 const MAX_MESSAGES = 1000;
 const MAX_STOPS = 4;
 const MAX_STOP_LENGTH = 1000;
@@ -210,8 +212,8 @@ export function buildUpstreamRequest(input: CompletionRequestInput, model: Model
   const toolSet = validateTools(input.tools);
   const toolChoice = validateToolChoice(input.toolChoice, toolSet?.names);
   const responseFormat = validateResponseFormat(input.responseFormat);
-  if (input.user !== undefined && input.user !== null && (input.user.length === 0 || input.user.length > 256)) {
-    bad(['user'], 'must be 1 to 256 characters');
+  if (input.user !== undefined && input.user !== null && (input.user.length === 0 || input.user.length > MAX_USER_LENGTH)) {
+    bad(['user'], `must be 1 to ${MAX_USER_LENGTH} characters`);
   }
   if (input.user) assertStorableText(input.user, ['user']);
   const messages = validateMessages(input.messages);

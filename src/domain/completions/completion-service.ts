@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDataError, UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
-import { accountFor, assertAccountAccess, assertAccountsAccess } from '../access/access-rules.js';
+import { accountFor, assertAccountAccess, assertAccountsAccess, assertSignedIn } from '../access/access-rules.js';
 import type { GuardedStream, KeyWatch } from '../access/key-watch.js';
 import type { RateLimiter } from '../access/rate-limiter.js';
 import type { Viewer } from '../access/viewer.js';
@@ -9,6 +9,7 @@ import type { ApiKey } from '../api-keys/api-key-record.js';
 import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
+import type { Model } from '../catalogue/model-record.js';
 import {
   field,
   ForbiddenError,
@@ -46,14 +47,29 @@ import { fingerprintOf } from './request-fingerprint.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
+import { fitToCredits, leastFittedReservation, MIN_FITTED_MAX_TOKENS } from './max-tokens-fitting.js';
 import { settlementOf, withoutText, type StopReason } from './settlement.js';
-import { worstCaseCost } from './token-estimates.js';
+import { estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upstream.js';
 
 export interface StartInput extends CompletionRequestInput {
   /** Admin only: the account to run and charge the completion for. */
   accountId?: string | null;
+  /**
+   * When the worst case at maxTokens is more than the account (or the key's
+   * spend limit) can hold, run with maxTokens lowered to what fits rather
+   * than refuse (see max-tokens-fitting.ts). Off unless a face asks.
+   */
+  fitMaxTokensToCredits?: boolean;
+}
+
+/** A key limited to some models may use only those. */
+function assertModelAllowed(viewer: Viewer, model: Model): void {
+  const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+  if (allowed && !allowed.includes(model.id)) {
+    throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
+  }
 }
 
 /** How long a cancel sent to another instance waits for the completion to settle there. */
@@ -145,19 +161,17 @@ export class CompletionService {
   private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Completion> {
     const accountId = accountFor(viewer, input.accountId);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
-    const model = await this.catalogue.find(input.model);
-    const request = buildUpstreamRequest(input, model);
-    if (!model) throw new Error('unreachable: validation accepted a missing model');
+    const { model, request: validated } = await this.validated(input);
+    let request = validated;
+    // The fingerprint is of the request as asked for, so that a retry matches
+    // it even when the start lowered maxTokens below.
     const fingerprint = fingerprintOf(request);
     const earlier = () => (idempotencyKey ? this.earlierStart(accountId, idempotencyKey, fingerprint) : Promise.resolve(undefined));
     const retried = await earlier();
     if (retried) return retried;
-    const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
-    if (allowed && !allowed.includes(model.id)) {
-      throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
-    }
+    assertModelAllowed(viewer, model);
     if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
-    const completion: Completion = {
+    let completion: Completion = {
       id: randomUUID(),
       accountId,
       apiKeyId: viewer.kind === 'apiKey' ? viewer.apiKey.id : null,
@@ -167,6 +181,8 @@ export class CompletionService {
       requestFingerprint: fingerprint,
       inputPricePerMillion: model.inputPricePerMillion,
       outputPricePerMillion: model.outputPricePerMillion,
+      cacheReadPricePerMillion: model.cacheReadPricePerMillion,
+      cacheWritePricePerMillion: model.cacheWritePricePerMillion,
       reserved: worstCaseCost(request, model),
       content: '',
       toolCalls: null,
@@ -174,6 +190,8 @@ export class CompletionService {
       finishReason: null,
       promptTokens: null,
       completionTokens: null,
+      cachedPromptTokens: null,
+      cacheWriteTokens: null,
       usageEstimated: null,
       cost: null,
       errorCode: null,
@@ -185,24 +203,23 @@ export class CompletionService {
       finishedAt: null,
     };
 
-    let outcome: ReserveOutcome;
-    try {
-      outcome = await insertReserved(this.db, completion);
-    } catch (error) {
-      if (idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
-        const first = await earlier();
-        if (first) return first;
+    let reservation = await this.reserve(completion, earlier);
+    // Asked to fit (see max-tokens-fitting.ts), and the exact worst case was
+    // more than the account or key can hold: one more reservation, lowered.
+    const fitting = input.fitMaxTokensToCredits === true && (reservation.type === 'insufficient-credits' || reservation.type === 'spend-limit');
+    if (fitting) {
+      const fitted = await fitToCredits(this.db, completion, request);
+      if (fitted) {
+        ({ completion, request } = fitted);
+        reservation = await this.reserve(completion, earlier);
       }
-      throw error;
     }
-    // A retry that raced the first start with the same key lost only because
-    // the first one holds the credits: it gets that completion, not an error.
-    if (outcome.type !== 'reserved') {
-      const first = await earlier();
-      if (first) return first;
-    }
-    const worstCase = say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
-    switch (outcome.type) {
+    const worstCase = fitting
+      ? say`this completion needs at least ${formatMoney(leastFittedReservation(request, model))} credits (its prompt plus ${MIN_FITTED_MAX_TOKENS} output tokens, the least ${field('maxTokens')} is lowered to, at ${model.id}'s prices)`
+      : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
+    switch (reservation.type) {
+      case 'earlier':
+        return reservation.completion;
       case 'insufficient-credits':
         // Only the admin names an account, which may not exist.
         if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
@@ -210,16 +227,62 @@ export class CompletionService {
       case 'spend-limit':
         throw new SpendLimitExceededError([
           ...worstCase,
-          ...say`; this API key has ${formatMoney(outcome.committed)} of its ${formatMoney(outcome.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
+          ...say`; this API key has ${formatMoney(reservation.committed)} of its ${formatMoney(reservation.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
         ]);
       case 'too-many-streams':
-        throw new RateLimitedError(`this API key may run ${outcome.limit} completions at once; wait for one to finish`, 1);
+        throw new RateLimitedError(`this API key may run ${reservation.limit} completions at once; wait for one to finish`, 1);
       case 'reserved':
         break;
     }
     this.balances.publish(completion.accountId);
     await this.launch(completion, request);
     return completion;
+  }
+
+  /** The model and upstream request of a valid input. */
+  private async validated(input: CompletionRequestInput): Promise<{ model: Model; request: UpstreamRequest }> {
+    const model = await this.catalogue.find(input.model);
+    const request = buildUpstreamRequest(input, model);
+    if (!model) throw new Error('unreachable: validation accepted a missing model');
+    return { model, request };
+  }
+
+  /**
+   * The prompt tokens a request would be estimated at (the estimate charged
+   * when the upstream reports no usage), without starting anything or
+   * touching credits: what a face's token-counting endpoint answers. The
+   * request is validated as for a start, and the viewer must be signed in
+   * and allowed the model.
+   */
+  async countPromptTokens(viewer: Viewer, input: CompletionRequestInput): Promise<number> {
+    assertSignedIn(viewer);
+    const { model, request } = await this.validated(input);
+    assertModelAllowed(viewer, model);
+    return estimatedPromptTokens(request);
+  }
+
+  /**
+   * Runs the reservation statement. A start with an idempotency key that lost
+   * a race to the first start with the same key gets that completion
+   * ('earlier'), whether it lost on the unique key or only because the first
+   * one holds the credits.
+   */
+  private async reserve(completion: Completion, earlier: () => Promise<Completion | undefined>): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
+    let outcome: ReserveOutcome;
+    try {
+      outcome = await insertReserved(this.db, completion);
+    } catch (error) {
+      if (completion.idempotencyKey && sqlStateOf(error) === UNIQUE_VIOLATION) {
+        const first = await earlier();
+        if (first) return { type: 'earlier', completion: first };
+      }
+      throw error;
+    }
+    if (outcome.type !== 'reserved') {
+      const first = await earlier();
+      if (first) return { type: 'earlier', completion: first };
+    }
+    return outcome;
   }
 
   /**

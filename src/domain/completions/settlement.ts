@@ -1,7 +1,8 @@
 import { cleanText } from '../storable-text.js';
 import type { Settlement } from './completion-record.js';
 import type { LiveCompletion } from './live-completion.js';
-import { costOfUsage, estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
+import { costOfUsage, type UsageCounts } from './prompt-cache-pricing.js';
+import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import type { UpstreamError } from './upstream.js';
 
 /**
@@ -42,20 +43,21 @@ export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: 
     firstTokenAt: live.firstTokenAt,
     finishedAt: new Date(),
   };
-  const estimatedPrompt = () => estimatedPromptTokens(request);
-  const charged = (usage: { promptTokens: number; completionTokens: number }, estimated: boolean) => ({
+  // An estimate knows nothing of the upstream's prompt cache.
+  const estimated = (completionTokens: number): UsageCounts => ({ promptTokens: estimatedPromptTokens(request), completionTokens, cachedPromptTokens: 0, cacheWriteTokens: 0 });
+  const charged = (usage: UsageCounts, estimated: boolean) => ({
     ...usage,
     usageEstimated: estimated,
     charge: capped(costOfUsage(usage, completion), completion.reserved, onCapped),
   });
-  const generated = () => (live.usage ? charged(live.usage, false) : charged({ promptTokens: estimatedPrompt(), completionTokens: estimatedOutputTokens(live.outputBytes) }, true));
+  const generated = () => (live.usage ? charged(live.usage, false) : charged(estimated(estimatedOutputTokens(live.outputBytes)), true));
   const { failure, stop } = ending;
 
   if (live.cutAtMaxTokens) {
     // The upstream went past maxTokens: cut there, as if it had stopped for
     // length. Its output reached maxTokens by a lower bound, so charging
     // maxTokens never charges more than it generated.
-    const usage = live.usage ?? { promptTokens: estimatedPrompt(), completionTokens: request.maxTokens };
+    const usage = live.usage ?? estimated(request.maxTokens);
     return { ...base, status: 'SUCCEEDED', finishReason: 'length', ...charged(usage, !live.usage), errorCode: null, errorMessage: null };
   }
   if (!failure) return { ...base, status: 'SUCCEEDED', ...generated(), errorCode: null, errorMessage: null };
@@ -81,6 +83,8 @@ export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: 
     status: 'FAILED',
     promptTokens: null,
     completionTokens: null,
+    cachedPromptTokens: null,
+    cacheWriteTokens: null,
     usageEstimated: null,
     charge: 0n,
     errorCode,

@@ -1,5 +1,6 @@
 import { costOf } from '../money.js';
 import { stringBytes } from './json-limits.js';
+import type { Prices } from './prompt-cache-pricing.js';
 import type { UpstreamRequest } from './upstream.js';
 
 // Token counts the gateway must guess, documented in the README:
@@ -84,16 +85,13 @@ export function estimatedOutputTokens(outputBytes: number): number {
   return Math.ceil(outputBytes / BYTES_PER_ESTIMATED_TOKEN);
 }
 
-export interface Prices {
-  inputPricePerMillion: bigint;
-  outputPricePerMillion: bigint;
-}
-
-/** What a completion may cost at most: the amount reserved when it starts. */
-export function worstCaseCost(request: UpstreamRequest, prices: Prices): bigint {
+/**
+ * What a completion may cost at most: the amount reserved when it starts.
+ * The prompt is priced as uncached input: cache reads cost less; a cache
+ * write costs 1.25× (by default), which the one-token-per-byte count above
+ * covers unless a prompt had more than 0.8 tokens per byte (no text has),
+ * and the charge is capped at the reservation in any case.
+ */
+export function worstCaseCost(request: UpstreamRequest, prices: Pick<Prices, 'inputPricePerMillion' | 'outputPricePerMillion'>): bigint {
   return costOf(worstCasePromptTokens(request), prices.inputPricePerMillion) + costOf(request.maxTokens, prices.outputPricePerMillion);
-}
-
-export function costOfUsage(usage: { promptTokens: number; completionTokens: number }, prices: Prices): bigint {
-  return costOf(usage.promptTokens, prices.inputPricePerMillion) + costOf(usage.completionTokens, prices.outputPricePerMillion);
 }

@@ -41,9 +41,12 @@ export interface ToolCallDelta {
   function?: { name?: string; arguments?: string };
 }
 
+/** The upstream's counts; promptTokens include the cached reads and writes (0 when it reported none). */
 export interface UpstreamUsage {
   promptTokens: number;
   completionTokens: number;
+  cachedPromptTokens: number;
+  cacheWriteTokens: number;
 }
 
 /**

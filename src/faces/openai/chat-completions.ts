@@ -4,6 +4,7 @@ import type { Viewer } from '../../domain/access/viewer.js';
 import { unlessEnded, type GuardedStream } from '../../domain/access/key-watch.js';
 import type { CompletionEvent } from '../../domain/completions/completion-event.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
+import { ClientPresence } from '../../http/client-presence.js';
 import { sendJson } from '../../http/json.js';
 import type { Logger } from '../../logger.js';
 import { parseChatRequest } from './chat-request.js';
@@ -43,31 +44,6 @@ function requireApiKey(viewer: Viewer): void {
 function idempotencyKeyOf(req: IncomingMessage): string | undefined {
   const value = req.headers['idempotency-key'];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Calls `onLeave` once if the client closes the connection before the response ended, even if it already has. */
-class ClientPresence {
-  private left = false;
-  private onLeave: (() => void) | undefined;
-  readonly closed: Promise<unknown>;
-
-  constructor(res: ServerResponse) {
-    this.closed = new Promise((resolve) => res.once('close', resolve));
-    void this.closed.then(() => {
-      if (res.writableFinished) return;
-      this.left = true;
-      this.onLeave?.();
-    });
-  }
-
-  get gone(): boolean {
-    return this.left;
-  }
-
-  whenGone(onLeave: () => void): void {
-    this.onLeave = onLeave;
-    if (this.left) onLeave();
-  }
 }
 
 export async function handleChatCompletion(face: OpenAIFaceDeps, viewer: Viewer, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -8,8 +8,17 @@ import { OpenAIHttpError } from './openai-errors.js';
 // A stored completion and its events in OpenAI's shapes. The response id is
 // the completion id, so a REST caller can look the completion up over GraphQL.
 
-/** OpenAI's usage plus what the gateway charged for it and whether the counts are estimates. */
-export type GatewayUsage = CompletionUsage & { cost: string; estimated: boolean };
+/**
+ * OpenAI's usage plus what the gateway charged for it and whether the counts
+ * are estimates. prompt_tokens include the cached ones, as OpenAI counts;
+ * `prompt_tokens_details.cache_write_tokens` (the name OpenRouter-style
+ * servers use) counts prompt tokens written to the cache.
+ */
+export type GatewayUsage = CompletionUsage & {
+  prompt_tokens_details: { cached_tokens: number; cache_write_tokens: number };
+  cost: string;
+  estimated: boolean;
+};
 
 function usageOf(c: Completion): GatewayUsage | undefined {
   if (c.promptTokens === null || c.completionTokens === null) return undefined;
@@ -17,6 +26,7 @@ function usageOf(c: Completion): GatewayUsage | undefined {
     prompt_tokens: c.promptTokens,
     completion_tokens: c.completionTokens,
     total_tokens: c.promptTokens + c.completionTokens,
+    prompt_tokens_details: { cached_tokens: c.cachedPromptTokens ?? 0, cache_write_tokens: c.cacheWriteTokens ?? 0 },
     cost: formatMoney(c.cost ?? 0n),
     estimated: c.usageEstimated ?? false,
   };

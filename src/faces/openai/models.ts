@@ -1,5 +1,6 @@
 import type { CatalogueService } from '../../domain/catalogue/catalogue-service.js';
-import { modelNamed, type Model } from '../../domain/catalogue/model-record.js';
+import { modelNamed } from '../../domain/catalogue/model-names.js';
+import type { Model } from '../../domain/catalogue/model-record.js';
 import { formatMoney } from '../../domain/money.js';
 import { OpenAIHttpError } from './openai-errors.js';
 
@@ -18,7 +19,7 @@ export interface OpenAIModel {
   aliases: string[];
   max_output_tokens: number;
   /** Credits (1 credit = 1 USD) per million tokens, as exact decimal strings. */
-  pricing: { input_per_million: string; output_per_million: string };
+  pricing: { input_per_million: string; output_per_million: string; cache_read_per_million: string; cache_write_per_million: string };
 }
 
 function modelObject(m: Model): OpenAIModel {
@@ -31,7 +32,12 @@ function modelObject(m: Model): OpenAIModel {
     description: m.description,
     aliases: m.aliases,
     max_output_tokens: m.maxOutputTokens,
-    pricing: { input_per_million: formatMoney(m.inputPricePerMillion), output_per_million: formatMoney(m.outputPricePerMillion) },
+    pricing: {
+      input_per_million: formatMoney(m.inputPricePerMillion),
+      output_per_million: formatMoney(m.outputPricePerMillion),
+      cache_read_per_million: formatMoney(m.cacheReadPricePerMillion),
+      cache_write_per_million: formatMoney(m.cacheWritePricePerMillion),
+    },
   };
 }
 

@@ -58,6 +58,7 @@ describe('POST /v1/chat/completions without streaming', () => {
       prompt_tokens: completion.usage.promptTokens,
       completion_tokens: 4,
       total_tokens: completion.usage.totalTokens,
+      prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
       cost: completion.cost,
       estimated: false,
     });
@@ -159,6 +160,7 @@ describe('POST /v1/chat/completions with stream: true', () => {
       prompt_tokens: completion.usage.promptTokens,
       completion_tokens: tokens.length,
       total_tokens: completion.usage.totalTokens,
+      prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
       cost: completion.cost,
       estimated: false,
     });

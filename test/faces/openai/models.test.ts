@@ -22,15 +22,23 @@ const setEnabled = (id: string, enabled: boolean) =>
 describe('GET /v1/models', () => {
   it('lists the models with the prices the GraphQL catalogue shows', async () => {
     const { data } = await openaiClient(server, key).models.list();
-    const { models } = await gqlOk(server, '{ models { id inputPricePerMillion outputPricePerMillion } }');
+    const { models } = await gqlOk(server, '{ models { id inputPricePerMillion outputPricePerMillion cacheReadPricePerMillion cacheWritePricePerMillion } }');
     expect(data.map((m) => ({ id: m.id, pricing: (m as any).pricing }))).toEqual(
-      models.map((m: any) => ({ id: m.id, pricing: { input_per_million: m.inputPricePerMillion, output_per_million: m.outputPricePerMillion } })),
+      models.map((m: any) => ({
+        id: m.id,
+        pricing: {
+          input_per_million: m.inputPricePerMillion,
+          output_per_million: m.outputPricePerMillion,
+          cache_read_per_million: m.cacheReadPricePerMillion,
+          cache_write_per_million: m.cacheWritePricePerMillion,
+        },
+      })),
     );
     expect(data.find((m) => m.id === 'anthropic/claude-haiku-4-5')).toMatchObject({
       object: 'model',
       owned_by: 'anthropic',
       aliases: ['claude-haiku-4-5'],
-      pricing: { input_per_million: '1.00', output_per_million: '5.00' },
+      pricing: { input_per_million: '1.00', output_per_million: '5.00', cache_read_per_million: '0.10', cache_write_per_million: '1.25' },
     });
   });
 
@@ -61,7 +69,7 @@ describe('GET /v1/models/{model}', () => {
     expect((await client.models.retrieve('anthropic/claude-sonnet-4-6')).id).toBe('anthropic/claude-sonnet-4-6');
     expect(await client.models.retrieve('claude-sonnet-4-6')).toMatchObject({
       id: 'anthropic/claude-sonnet-4-6',
-      pricing: { input_per_million: '3.00', output_per_million: '15.00' },
+      pricing: { input_per_million: '3.00', output_per_million: '15.00', cache_read_per_million: '0.30', cache_write_per_million: '3.75' },
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { CompletionEvent } from '../../../domain/completions/completion-event.js';
 import { completionCursor, type Completion } from '../../../domain/completions/completion-record.js';
+import { maxTokensOf } from '../../../domain/completions/max-tokens-fitting.js';
 import { builder } from '../builder.js';
 import { AccountRef } from './account.js';
 import { LedgerEntryRef } from './ledger-entry.js';
@@ -20,13 +21,17 @@ const CompletionStatusRef = builder.enumType('CompletionStatus', {
 interface UsageShape {
   promptTokens: number;
   completionTokens: number;
+  cachedPromptTokens: number;
+  cacheWriteTokens: number;
   estimated: boolean;
 }
 
 const UsageRef = builder.objectRef<UsageShape>('Usage').implement({
   fields: (t) => ({
-    promptTokens: t.exposeInt('promptTokens'),
+    promptTokens: t.exposeInt('promptTokens', { description: 'All prompt tokens, the cached reads and writes included.' }),
     completionTokens: t.exposeInt('completionTokens'),
+    cachedPromptTokens: t.exposeInt('cachedPromptTokens', { description: "Of promptTokens: read from the upstream's prompt cache, charged at the model's cacheReadPricePerMillion." }),
+    cacheWriteTokens: t.exposeInt('cacheWriteTokens', { description: "Of promptTokens: written to the upstream's prompt cache, charged at the model's cacheWritePricePerMillion." }),
     totalTokens: t.int({ resolve: (u) => u.promptTokens + u.completionTokens }),
     estimated: t.exposeBoolean('estimated', { description: 'True when the upstream reported no usage and the gateway estimated it (1 token per 4 bytes).' }),
   }),
@@ -54,10 +59,20 @@ export const CompletionRef = builder.objectRef<Completion>('Completion').impleme
       resolve: (c) =>
         c.promptTokens === null || c.completionTokens === null
           ? null
-          : { promptTokens: c.promptTokens, completionTokens: c.completionTokens, estimated: c.usageEstimated ?? false },
+          : {
+              promptTokens: c.promptTokens,
+              completionTokens: c.completionTokens,
+              cachedPromptTokens: c.cachedPromptTokens ?? 0,
+              cacheWriteTokens: c.cacheWriteTokens ?? 0,
+              estimated: c.usageEstimated ?? false,
+            },
     }),
     cost: t.field({ type: 'Money', nullable: true, description: 'What was charged, once settled.', resolve: (c) => c.cost }),
     reserved: t.field({ type: 'Money', description: 'The worst case held while it ran.', resolve: (c) => c.reserved }),
+    maxTokens: t.int({
+      description: 'The output limit it ran with: the maxTokens asked for, or lower when the start fitted it to the credits available (the Anthropic face does).',
+      resolve: (c) => maxTokensOf(c),
+    }),
     error: t.field({
       type: CompletionErrorRef,
       nullable: true,

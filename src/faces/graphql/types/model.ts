@@ -9,6 +9,8 @@ export const ModelRef = builder.objectRef<Model>('Model').implement({
     aliases: t.exposeStringList('aliases', { description: 'Other names accepted wherever a model is named, e.g. "claude-sonnet-4-6".' }),
     inputPricePerMillion: t.field({ type: 'Money', resolve: (m) => m.inputPricePerMillion }),
     outputPricePerMillion: t.field({ type: 'Money', resolve: (m) => m.outputPricePerMillion }),
+    cacheReadPricePerMillion: t.field({ type: 'Money', description: "Prompt tokens read from the upstream's prompt cache (default 0.1× the input price).", resolve: (m) => m.cacheReadPricePerMillion }),
+    cacheWritePricePerMillion: t.field({ type: 'Money', description: "Prompt tokens written to the upstream's prompt cache (default 1.25× the input price).", resolve: (m) => m.cacheWritePricePerMillion }),
     description: t.exposeString('description', { nullable: true }),
     enabled: t.exposeBoolean('enabled', { description: 'Disabled models refuse new completions.' }),
     recommended: t.exposeBoolean('recommended', { description: 'The default choice for new integrations.' }),
@@ -36,26 +38,32 @@ const UpdateModelInput = builder.inputType('UpdateModelInput', {
     id: t.string({ required: true, description: 'Model id or alias.' }),
     inputPricePerMillion: t.field({ type: 'Money' }),
     outputPricePerMillion: t.field({ type: 'Money' }),
+    cacheReadPricePerMillion: t.field({ type: 'Money', description: 'Not changed with inputPricePerMillion: set it too.' }),
+    cacheWritePricePerMillion: t.field({ type: 'Money', description: 'Not changed with inputPricePerMillion: set it too.' }),
     enabled: t.boolean(),
     recommended: t.boolean(),
     description: t.string(),
     maxOutputTokens: t.int(),
+    aliases: t.stringList({ description: 'Replaces the aliases: each names this model on every face and must not name another model.' }),
   }),
 });
 
 builder.mutationField('updateModel', (t) =>
   t.field({
     type: ModelRef,
-    description: 'Admin: change prices, limits or availability. Running completions keep the prices they started with.',
+    description: 'Admin: change prices, limits, aliases or availability. Running completions keep the prices they started with.',
     args: { input: t.arg({ type: UpdateModelInput, required: true }) },
     resolve: (_root, { input }, { viewer, domain }) =>
       domain.catalogue.update(viewer, input.id, {
         inputPricePerMillion: input.inputPricePerMillion ?? undefined,
         outputPricePerMillion: input.outputPricePerMillion ?? undefined,
+        cacheReadPricePerMillion: input.cacheReadPricePerMillion ?? undefined,
+        cacheWritePricePerMillion: input.cacheWritePricePerMillion ?? undefined,
         enabled: input.enabled ?? undefined,
         recommended: input.recommended ?? undefined,
         description: input.description,
         maxOutputTokens: input.maxOutputTokens ?? undefined,
+        aliases: input.aliases ?? undefined,
       }),
   }),
 );
