@@ -346,6 +346,7 @@ export class CompletionService {
       clearTimeout(bound);
     }
     if (live.cutAtMaxTokens) log.warn({ maxTokens: live.request.maxTokens }, 'the upstream went past maxTokens; cut there');
+    live.settling = true;
     live.flush();
     const settlement = settlementOf(live, { failure, stop: this.stopReasons.get(live), maxDurationMs: this.maxDurationMs }, (cost) =>
       log.warn({ cost: formatMoney(cost), reserved: formatMoney(completion.reserved) }, 'usage exceeded the reservation; charging the reservation'),
@@ -404,8 +405,12 @@ export class CompletionService {
    * on streaming what nobody will be charged for.
    */
   async abortLost(): Promise<void> {
-    if (this.running.size === 0) return;
-    for (const id of await settledAmong(this.db, [...this.running.keys()])) {
+    // A run that is settling has its row settled by itself any moment now.
+    const streaming = () => [...this.running.values()].filter((live) => !live.settling).map((live) => live.completion.id);
+    const ids = streaming();
+    if (ids.length === 0) return;
+    const lost = new Set(await settledAmong(this.db, ids));
+    for (const id of streaming().filter((id) => lost.has(id))) {
       this.logger.warn({ completionId: id }, 'this completion was ended elsewhere while it ran here; stopping it');
       this.abortRunning(id, 'lost');
     }

@@ -76,6 +76,8 @@ export class LiveCompletion {
   outputChunks = 0;
   /** Set when the upstream went past maxTokens and the run was cut there. */
   cutAtMaxTokens = false;
+  /** Set once the upstream part is over and the run settles. */
+  settling = false;
   readonly toolCalls = new ToolCallAssembler();
   readonly storedLog: StoredEventLog = { deltas: [] };
   private nextIndex = 0;
