@@ -57,8 +57,13 @@ export class SharedStreamReader {
   private clientId: number | undefined;
   private waking = false;
   private idle: (() => void) | undefined;
-  /** Fails the pending round when its connection drops (ioredis would leave it pending for ever). */
-  private abandonRound: ((error: Error) => void) | undefined;
+  /**
+   * Fails the command under way on the blocking connection when it drops:
+   * without resending (a blocking read must be rebuilt from fresh
+   * positions), ioredis drops a command that was in flight at a disconnect
+   * without ever settling it, and the loop would wait for ever.
+   */
+  private abandonCommand: ((error: Error) => void) | undefined;
   private closed = false;
   private readonly loop: Promise<void>;
 
@@ -69,7 +74,7 @@ export class SharedStreamReader {
   ) {
     blocking.on('close', () => {
       this.clientId = undefined;
-      this.abandonRound?.(new Error('the Redis connection of the event reader closed'));
+      this.abandonCommand?.(new Error('the Redis connection of the event reader closed'));
     });
     this.loop = this.run();
   }
@@ -107,11 +112,8 @@ export class SharedStreamReader {
       this.pendingGeneration = this.generation;
       let reply: XReadReply;
       try {
-        this.clientId ??= await this.blocking.client('ID');
-        reply = await new Promise<XReadReply>((resolve, reject) => {
-          this.abandonRound = reject;
-          this.blocking.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids).then((r) => resolve(r as XReadReply), reject);
-        });
+        this.clientId ??= await this.untilDropped(() => this.blocking.client('ID') as Promise<number>);
+        reply = await this.untilDropped(() => this.blocking.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids) as Promise<XReadReply>);
         failures = 0;
       } catch (error) {
         if (this.closed) break;
@@ -120,10 +122,17 @@ export class SharedStreamReader {
         continue;
       } finally {
         this.pendingGeneration = -1;
-        this.abandonRound = undefined;
       }
       if (reply) this.deliver(reply);
     }
+  }
+
+  /** A command on the blocking connection, failed if the connection drops before it answers. */
+  private untilDropped<T>(send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.abandonCommand = reject;
+      send().then(resolve, reject);
+    }).finally(() => (this.abandonCommand = undefined));
   }
 
   private deliver(reply: NonNullable<XReadReply>): void {
