@@ -102,15 +102,19 @@ export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
 }
 
-/** An input value at fault; the message is "<path>: <problem>". */
+/**
+ * An input value at fault; the message is "<field>: <problem>". (Not named
+ * `path`: graphql-js takes any error with an array `path` for one it already
+ * located, and would pass it on as a system error.)
+ */
 export class BadInputError extends DomainError {
   readonly code = 'BAD_USER_INPUT';
 
   constructor(
-    readonly path: FieldPath,
+    readonly fieldPath: FieldPath,
     readonly problem: string | Words,
   ) {
-    super([field(...path), ': ', ...wordsOf(problem)]);
+    super([field(...fieldPath), ': ', ...wordsOf(problem)]);
   }
 }
 

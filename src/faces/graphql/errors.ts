@@ -18,7 +18,7 @@ export const graphQLSpelling: Spelling = {
 export function toGraphQLError(error: unknown, path?: readonly (string | number)[]): GraphQLError | undefined {
   if (error instanceof DomainError) {
     const extensions: Record<string, unknown> = { code: error.code };
-    if (error instanceof BadInputError) extensions.field = graphQLSpelling.field(error.path);
+    if (error instanceof BadInputError) extensions.field = graphQLSpelling.field(error.fieldPath);
     if (error instanceof RateLimitedError) extensions.retryAfter = error.retryAfterSeconds;
     return createGraphQLError(error.describe(graphQLSpelling), { path, extensions });
   }

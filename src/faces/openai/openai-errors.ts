@@ -65,7 +65,7 @@ export function toOpenAIError(error: unknown): OpenAIHttpError | undefined {
   if (!(error instanceof DomainError)) return undefined;
   const message = error.describe(openAISpelling);
   if (error instanceof BadInputError) {
-    const param = openAISpelling.field(error.path);
+    const param = openAISpelling.field(error.fieldPath);
     if (error instanceof ModelUnavailableError) return new OpenAIHttpError(404, message, 'invalid_request_error', 'model_not_found', param);
     // The key is the conflict, not the body: a retry of the same request would succeed.
     if (error instanceof IdempotencyKeyReusedError) return new OpenAIHttpError(409, message, 'invalid_request_error', 'idempotency_key_reused', param, { 'x-should-retry': 'false' });
