@@ -13,6 +13,7 @@ import { graphiqlExamples } from './graphiql-examples.js';
 import { createLoaders } from './loaders.js';
 import { useActiveSubscriptions, type Counter } from './plugins/active-subscriptions.js';
 import { useArmor } from './plugins/armor.js';
+import { useCompiledSubscriptionEvents } from './plugins/compiled-events.js';
 import { useCsrfPrevention } from './plugins/csrf-prevention.js';
 import { createMaskError } from './plugins/error-masking.js';
 import { useDisableIntrospection } from './plugins/introspection.js';
@@ -62,6 +63,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       useRefuseNulCharacters(),
       useActiveSubscriptions(activeSubscriptions),
       useOperationNameLog(),
+      useCompiledSubscriptionEvents(),
     ],
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
