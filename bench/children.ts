@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -75,20 +75,31 @@ export interface GatewayOptions {
   cpuProfileDir?: string;
   /** Another checkout to run the gateway from (A/B comparisons); this one by default. */
   sourceDir?: string;
+  /**
+   * `sources` (default): node + tsx + src/main.ts, which also runs checkouts
+   * from before the build step. `compiled`: dist/main.js as `npm start` runs
+   * it in production, built first if the sources changed.
+   */
+  entry?: 'sources' | 'compiled';
+  /** Variables added to (or overriding) the gateway's environment below, e.g. tighter limits. */
+  env?: Record<string, string>;
+  /** Its log (stdout) piped to the caller, to be read from `process.stdout`, instead of shown. */
+  captureLogs?: boolean;
 }
 
 /**
- * The gateway from its TypeScript sources (node + tsx + src/main.ts: the same
- * code as `npm start`'s build once started, and it also runs checkouts from
- * before the build step), in production mode, its logs at warn. Resolves
- * once it answers a query.
+ * The gateway in production mode, its logs at warn. Resolves once it
+ * answers a query.
  */
 export async function startGateway(options: GatewayOptions): Promise<Child> {
+  const cwd = options.sourceDir ?? repoRoot;
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const process = spawn(globalThis.process.execPath, [...profiling, '--import', 'tsx', 'src/main.ts'], {
-    cwd: options.sourceDir ?? repoRoot,
-    // Its banner and any warning it logs show in the benchmark's output.
-    stdio: ['ignore', 'inherit', 'inherit'],
+  if (options.entry === 'compiled') execFileSync(globalThis.process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
+  const entry = options.entry === 'compiled' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const process = spawn(globalThis.process.execPath, [...profiling, ...entry], {
+    cwd,
+    // Its banner (stderr) shows in the benchmark's output, and so does any warning it logs (stdout) unless captured.
+    stdio: ['ignore', options.captureLogs ? 'pipe' : 'inherit', 'inherit'],
     env: {
       PATH: globalThis.process.env.PATH,
       NODE_ENV: 'production',
@@ -102,6 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<Child> {
       ADMIN_TOKEN: options.adminToken,
       LOG_LEVEL: 'warn',
       SHUTDOWN_DEADLINE_MS: '1000',
+      ...options.env,
     },
   });
   const child = childOf(process);
