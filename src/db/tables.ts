@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   check,
@@ -90,6 +91,10 @@ export const modelTable = pgTable('models', {
   enabled: boolean('enabled').notNull().default(true),
   recommended: boolean('recommended').notNull().default(false),
   maxOutputTokens: integer('max_output_tokens').notNull(),
+  // The model a completion switches to when this one keeps failing before
+  // any output (retries exhausted, or its circuit breaker open); never
+  // priced above this one (see catalogue/fallback-model.ts).
+  fallbackModelId: text('fallback_model_id').references((): AnyPgColumn => modelTable.id),
   sortOrder: integer('sort_order').notNull().default(0),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
