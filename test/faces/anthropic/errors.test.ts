@@ -24,7 +24,8 @@ let server: TestServer;
 let simulator: Simulator;
 let key: string;
 beforeAll(async () => {
-  ({ server, simulator } = await startServerWithSimulator({ MAX_REQUEST_BYTES: String(64 * 1024) }));
+  // No retries: a queued upstream fault fails its completion.
+  ({ server, simulator } = await startServerWithSimulator({ MAX_REQUEST_BYTES: String(64 * 1024), UPSTREAM_MAX_ATTEMPTS: '1' }));
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
