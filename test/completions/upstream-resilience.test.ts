@@ -1,9 +1,13 @@
+import { APIError, OverloadedError } from '@anthropic-ai/sdk';
+import { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator, SimulatorRequestRecord } from '../../src/simulator/simulator.js';
+import { anthropicClient } from '../helpers/anthropic-client.js';
 import { runToEnd, startCompletion, startMutation, startServerWithSimulator, userMessage } from '../helpers/completions.js';
 import { fundedCustomer } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
+import { openaiClient } from '../helpers/openai-client.js';
 import type { TestServer } from '../helpers/server.js';
 
 // Retries, the fallback model and the circuit breaker, against the
@@ -147,6 +151,22 @@ describe('retries before any output', () => {
     expect(shown.completion).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_RATE_LIMITED', retryAfter: 60 } });
   });
 
+  it('answers a REST caller 429 with the upstream retry-after, which the OpenAI SDK raises as RateLimitError', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 60 });
+    const raw = await openaiClient(server, key)
+      .withOptions({ maxRetries: 0 })
+      .chat.completions.create({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'Hello' }] })
+      .catch((error: unknown) => error);
+    expect(raw).toBeInstanceOf(RateLimitError);
+    const error = raw as RateLimitError;
+    expect(error.status).toBe(429);
+    expect(error.code).toBe('rate_limit_exceeded');
+    expect(error.headers?.get('retry-after')).toBe('60');
+    expect(error.message).toMatch(/nothing was charged/);
+    expect(await account(server, key)).toEqual({ balance: '1.00', reserved: '0.00' });
+  });
+
   it("answers from the fallback model after the primary's retries fail, charged exactly at the fallback's prices", async () => {
     await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-5", fallbackModel: "claude-3-5-haiku-latest" }) { id } }`, { token: server.adminToken });
     const { key } = await fundedCustomer(server, '1');
@@ -208,6 +228,30 @@ describe('the circuit breaker', () => {
     // Other models are not affected.
     simulator.enqueue({ words: 3 });
     expect(await runToEnd(server, key, {})).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('answers REST callers 503 with retry-after while the breaker is open', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    await openBreakerOf('claude-4-sonnet', key);
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-4-sonnet', messages: [{ role: 'user', content: 'Hello' }] }),
+    });
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
+  });
+
+  it('answers Anthropic callers 529 overloaded_error with retry-after while the breaker is open', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    await openBreakerOf('claude-3-5-sonnet-latest', key);
+    const error = await anthropicClient(server, key)
+      .messages.create({ model: 'claude-3-5-sonnet-latest', max_tokens: 100, messages: [{ role: 'user', content: 'Hello' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OverloadedError);
+    expect((error as APIError).type).toBe('overloaded_error');
+    expect(Number((error as APIError).headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
   it('lets one probe through after the cool-down, and closes when it succeeds', async () => {
