@@ -141,7 +141,8 @@ export async function settle(db: Database, completion: Completion, s: Settlement
         usage_estimated = ${s.usageEstimated}, cost = ${s.charge}, answered_model_id = ${s.answeredModelId},
         input_price_per_million = ${s.inputPricePerMillion}, output_price_per_million = ${s.outputPricePerMillion},
         cache_read_price_per_million = ${s.cacheReadPricePerMillion}, cache_write_price_per_million = ${s.cacheWritePricePerMillion},
-        error_code = ${s.errorCode}, error_message = ${s.errorMessage}, error_retry_after_seconds = ${s.errorRetryAfterSeconds}, first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
+        error_code = ${s.errorCode}, error_message = ${s.errorMessage}, error_retry_after_seconds = ${s.errorRetryAfterSeconds},
+        first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
         finished_at = ${s.finishedAt.toISOString()}::timestamptz
       where id = ${completion.id} and status in ('PENDING', 'STREAMING')
       returning account_id, api_key_id, reserved),
