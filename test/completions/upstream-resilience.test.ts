@@ -283,3 +283,26 @@ describe('the circuit breaker', () => {
     await expectLedgerInvariant(server);
   });
 });
+
+describe("retries and the completion's own time bound", () => {
+  let server: TestServer;
+  let simulator: Simulator;
+  beforeAll(async () => {
+    ({ server, simulator } = await startServerWithSimulator({ MAX_COMPLETION_DURATION_MS: '800' }));
+  });
+  afterAll(() => server.stop());
+
+  it('ends a completion still waiting to retry when its time bound passes: FAILED UPSTREAM_TIMEOUT, nothing charged, no further call', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    const calls = upstreamCalls(simulator);
+    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 2 });
+    const began = Date.now();
+    const final = await runToEnd(server, key, {});
+    expect(Date.now() - began).toBeLessThan(2000);
+    expect(final).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_TIMEOUT' } });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(calls()).toHaveLength(1);
+    expect(await account(server, key)).toEqual({ balance: '1.00', reserved: '0.00' });
+    await expectLedgerInvariant(server);
+  });
+});
