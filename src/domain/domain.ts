@@ -88,12 +88,13 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   const instanceId = randomUUID();
   const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, deps.maxStreamsPerKey, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
   const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
-  const breakers = new CircuitBreakers(deps.upstreamBreaker, (upstreamModel, change) =>
-    change === 'opened'
-      ? logger.warn({ upstreamModel, cooldownMs: deps.upstreamBreaker.cooldownMs }, 'an upstream model keeps failing; its circuit breaker opened and it is not called until a probe succeeds')
-      : logger.info({ upstreamModel }, 'an upstream model answered again; its circuit breaker closed'),
-  );
-  const upstream = new ResilientUpstream(deps.upstream, breakers, deps.upstreamRetry);
+  const breakers = new CircuitBreakers(deps.upstreamBreaker, (upstreamModel, change) => {
+    deps.observer.breakerChanged(upstreamModel, change);
+    if (change === 'opened') {
+      logger.warn({ upstreamModel, cooldownMs: deps.upstreamBreaker.cooldownMs }, 'an upstream model keeps failing; its circuit breaker opened and it is not called until a probe succeeds');
+    } else logger.info({ upstreamModel }, 'an upstream model answered again; its circuit breaker closed');
+  });
+  const upstream = new ResilientUpstream(deps.upstream, breakers, deps.upstreamRetry, deps.observer);
   const completions = new CompletionService({ ...deps, upstream, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
   // Completions a dead process left running, or that outlived their bound,
   // are settled INTERRUPTED; their event logs get a terminal event, so that

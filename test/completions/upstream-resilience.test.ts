@@ -230,6 +230,13 @@ describe('the circuit breaker', () => {
     expect(await runToEnd(server, key, {})).toMatchObject({ status: 'SUCCEEDED' });
   });
 
+  it('shows an open breaker on /metrics', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    await openBreakerOf('claude-4-opus', key);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tokenhub_upstream_breaker_open\{model="anthropic\/claude-4-opus"\} 1$/m);
+  });
+
   it('answers REST callers 503 with retry-after while the breaker is open', async () => {
     const { key } = await fundedCustomer(server, '1');
     await openBreakerOf('claude-4-sonnet', key);

@@ -2,6 +2,7 @@ import type { Logger } from '../../logger.js';
 import type { Model } from '../catalogue/model-record.js';
 import { say, UpstreamUnavailableError } from '../errors.js';
 import type { BreakerPermit, CircuitBreakers } from './circuit-breaker.js';
+import type { CompletionObserver } from './completion-observer.js';
 import type { UpstreamChunk, UpstreamClient, UpstreamRequest } from './upstream.js';
 import { isRetryable, retryDelayMs, waitUnlessAborted, type RetryPolicy } from './upstream-retry.js';
 
@@ -41,6 +42,7 @@ export class ResilientUpstream {
     private readonly upstream: UpstreamClient,
     private readonly breakers: CircuitBreakers,
     private readonly policy: RetryPolicy,
+    private readonly observer: CompletionObserver,
   ) {}
 
   /**
@@ -85,7 +87,9 @@ export class ResilientUpstream {
         log.warn({ model: failed.model.id, attempt: failed.attempt, error: error.kind, status: error.status, retryAfterSeconds: error.retryAfterSeconds }, 'an upstream call failed before any output');
         call = await this.nextCall(failed, retryDelayMs(error, failed.attempt), deadline, signal);
         if (!call) throw error;
-        if (call.model !== failed.model) {
+        const next = call.model === failed.model ? 'retry' : 'fallback';
+        this.observer.upstreamRetried(failed.model.id, error.kind, next);
+        if (next === 'fallback') {
           log.warn({ model: failed.model.id, fallback: call.model.id }, 'switching the completion to the fallback model');
           target.sendTo(call.model);
         }
