@@ -192,6 +192,20 @@ describe('retries before any output', () => {
     expect(await account(server, key)).toEqual({ balance: credits(1_000_000_000n - charge), reserved: '0.00' });
     await expectLedgerInvariant(server);
   });
+
+  it('does not fall back to a model that the API key may not use', async () => {
+    await gqlOk(server, `mutation { updateModel(input: { id: "claude-sonnet-4-6", fallbackModel: "claude-haiku-4-5" }) { id } }`, { token: server.adminToken });
+    const { accountId } = await fundedCustomer(server, '1');
+    const limited = await gqlOk(server, `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`, {
+      token: server.adminToken,
+      variables: { input: { accountId, name: 'sonnet only', limits: { allowedModels: ['claude-sonnet-4-6'] } } },
+    });
+    const calls = upstreamCalls(simulator);
+    for (let i = 0; i < 3; i++) simulator.enqueue({ fault: 'http500' });
+    const final = await runToEnd(server, limited.createApiKey.secret, { model: 'claude-sonnet-4-6' });
+    expect(final).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_HTTP' } });
+    expect(calls().map((r) => (r.body as { model: string }).model)).toEqual(Array(3).fill('anthropic/claude-sonnet-4-6'));
+  });
 });
 
 describe('the circuit breaker', () => {

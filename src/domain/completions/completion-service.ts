@@ -66,12 +66,21 @@ export interface StartInput extends CompletionRequestInput {
   fitMaxTokensToCredits?: boolean;
 }
 
+const allowedModelsOf = (viewer: Viewer) => (viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null);
+
 /** A key limited to some models may use only those. */
 function assertModelAllowed(viewer: Viewer, model: Model): void {
-  const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+  const allowed = allowedModelsOf(viewer);
   if (allowed && !allowed.includes(model.id)) {
     throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
   }
+}
+
+/** The fallback a completion of `model` may switch to (see fallback-model.ts); for a key limited to some models, only one of those. */
+function fallbackFor(viewer: Viewer, model: Model, models: readonly Model[], maxTokens: number): Model | undefined {
+  const fallback = usableFallback(model, models, model, maxTokens);
+  const allowed = allowedModelsOf(viewer);
+  return fallback && (!allowed || allowed.includes(fallback.id)) ? fallback : undefined;
 }
 
 /** How long a cancel sent to another instance waits for the completion to settle there. */
@@ -175,7 +184,7 @@ export class CompletionService {
     assertModelAllowed(viewer, model);
     // Before the start is counted and anything is reserved: a model whose
     // circuit breaker is open (and its fallback's too) is refused at once.
-    const route = this.upstream.route(model, usableFallback(model, await this.catalogue.models(), model, request.maxTokens));
+    const route = this.upstream.route(model, fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens));
     let launched = false;
     try {
       if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
