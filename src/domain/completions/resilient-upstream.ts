@@ -117,7 +117,9 @@ export class ResilientUpstream {
   /**
    * The call after `failed`: the same model after `waitMs`, while attempts
    * are left, the wait ends within the budget and its breaker lets it
-   * through; else the fallback, at once; else none.
+   * through; else the fallback, at once; else none. The permit is taken
+   * before the wait, so a breaker that opens meanwhile still lets this one
+   * call through: at most one per completion already waiting.
    */
   private async nextCall(failed: Call, waitMs: number, deadline: number, signal: AbortSignal): Promise<Call | undefined> {
     const retry = failed.attempt < this.policy.maxAttempts && Date.now() + waitMs <= deadline ? this.breakers.tryAcquire(failed.model.upstreamId) : undefined;
