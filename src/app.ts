@@ -64,6 +64,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     adminToken,
     apiKeyPepper: config.apiKeyPepper,
     upstream,
+    upstreamRetry: config.upstreamRetry,
+    upstreamBreaker: config.upstreamBreaker,
     events: realtime.events,
     control: realtime.control,
     rateLimiter: realtime.rateLimiter,

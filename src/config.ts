@@ -25,6 +25,13 @@ const environmentSchema = z.object({
   UPSTREAM_API_KEY: z.string().min(1).optional(),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: positiveInt.default(60_000),
   UPSTREAM_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+  // Calls per model for a completion whose calls fail before any output (429, 5xx, connection), the first included;
+  // no wait may end later than UPSTREAM_RETRY_BUDGET_MS after the first call.
+  UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  UPSTREAM_RETRY_BUDGET_MS: z.coerce.number().int().min(0).default(20_000),
+  // Consecutive such failures of one upstream model that open its circuit breaker, and how long it stays open.
+  UPSTREAM_BREAKER_THRESHOLD: positiveInt.default(5),
+  UPSTREAM_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   API_KEY_PEPPER: z.string().min(16, 'API_KEY_PEPPER must be at least 16 characters').optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'use redis://… or rediss://…').optional(),
@@ -77,6 +84,10 @@ export interface Config {
     | { kind: 'remote'; baseUrl: string; apiKey: string }
     | { kind: 'simulator'; ttftMs: number; interTokenMs: number };
   upstreamTimeouts: { firstByteMs: number; idleMs: number };
+  /** Retries of calls that fail before any output: calls per model, and the time all waits must end within. */
+  upstreamRetry: { maxAttempts: number; budgetMs: number };
+  /** Consecutive failures of one upstream model that open its circuit breaker, and its cool-down. */
+  upstreamBreaker: { threshold: number; cooldownMs: number };
   /** undefined: generate one at start and print it once. */
   adminToken: string | undefined;
   /** undefined: generate one and keep it in the database. */
@@ -152,6 +163,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       ? { kind: 'remote', baseUrl: e.UPSTREAM_BASE_URL, apiKey: e.UPSTREAM_API_KEY }
       : { kind: 'simulator', ttftMs: e.SIMULATOR_TTFT_MS, interTokenMs: e.SIMULATOR_INTER_TOKEN_MS },
     upstreamTimeouts: { firstByteMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, idleMs: e.UPSTREAM_IDLE_TIMEOUT_MS },
+    upstreamRetry: { maxAttempts: e.UPSTREAM_MAX_ATTEMPTS, budgetMs: e.UPSTREAM_RETRY_BUDGET_MS },
+    upstreamBreaker: { threshold: e.UPSTREAM_BREAKER_THRESHOLD, cooldownMs: e.UPSTREAM_BREAKER_COOLDOWN_MS },
     adminToken: e.ADMIN_TOKEN,
     apiKeyPepper: e.API_KEY_PEPPER,
     redisUrl: e.REDIS_URL,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   check,
@@ -90,6 +91,10 @@ export const modelTable = pgTable('models', {
   enabled: boolean('enabled').notNull().default(true),
   recommended: boolean('recommended').notNull().default(false),
   maxOutputTokens: integer('max_output_tokens').notNull(),
+  // The model a completion switches to when this one keeps failing before
+  // any output (retries exhausted, or its circuit breaker open); never
+  // priced above this one (see catalogue/fallback-model.ts).
+  fallbackModelId: text('fallback_model_id').references((): AnyPgColumn => modelTable.id),
   sortOrder: integer('sort_order').notNull().default(0),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -121,7 +126,8 @@ export const completionTable = pgTable(
     // null on rows from before fingerprints (a retry of those is refused).
     requestFingerprint: text('request_fingerprint'),
     // Prices are copied at start so a later price change never alters what a
-    // running completion costs.
+    // running completion costs; a completion that switches to its model's
+    // fallback (before any output) settles with the fallback's prices.
     inputPricePerMillion: money('input_price_per_million').notNull(),
     outputPricePerMillion: money('output_price_per_million').notNull(),
     // 0 only on rows written before prompt-cache prices existed (or by an
@@ -144,8 +150,13 @@ export const completionTable = pgTable(
     cacheWriteTokens: integer('cache_write_tokens'),
     usageEstimated: boolean('usage_estimated'),
     cost: money('cost'),
+    // The model that produced the answer: model_id, or its fallback; null
+    // when none answered (failed, or cancelled before any output).
+    answeredModelId: text('answered_model_id').references(() => modelTable.id),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
+    // The upstream's retry-after of an UPSTREAM_RATE_LIMITED failure, in seconds.
+    errorRetryAfterSeconds: integer('error_retry_after_seconds'),
     idempotencyKey: text('idempotency_key'),
     // Which server process runs it; a process that dies leaves rows the next
     // start marks INTERRUPTED.

@@ -13,9 +13,12 @@ import { CatalogueService } from './catalogue/catalogue-service.js';
 import { seedCatalogue } from './catalogue/seed.js';
 import type { CompletionControl } from './completions/completion-control.js';
 import type { CompletionObserver } from './completions/completion-observer.js';
+import { CircuitBreakers, type BreakerOptions } from './completions/circuit-breaker.js';
 import { CompletionService } from './completions/completion-service.js';
 import type { CompletionEventLog } from './completions/event-log.js';
 import { InstanceRegistration } from './completions/instances.js';
+import { ResilientUpstream } from './completions/resilient-upstream.js';
+import type { RetryPolicy } from './completions/upstream-retry.js';
 import type { UpstreamClient } from './completions/upstream.js';
 import { CreditService } from './credits/credit-service.js';
 import { UsageService } from './usage/usage-service.js';
@@ -27,6 +30,10 @@ export interface DomainDeps {
   /** undefined: generate one and keep it in the database. */
   apiKeyPepper: string | undefined;
   upstream: UpstreamClient;
+  /** How calls that fail before any output are retried. */
+  upstreamRetry: RetryPolicy;
+  /** When an upstream model's circuit breaker opens, and for how long. */
+  upstreamBreaker: BreakerOptions;
   events: CompletionEventLog;
   control: CompletionControl;
   rateLimiter: RateLimiter;
@@ -81,7 +88,14 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   const instanceId = randomUUID();
   const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, deps.maxStreamsPerKey, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
   const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
-  const completions = new CompletionService({ ...deps, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
+  const breakers = new CircuitBreakers(deps.upstreamBreaker, (upstreamModel, change) => {
+    deps.observer.breakerChanged(upstreamModel, change);
+    if (change === 'opened') {
+      logger.warn({ upstreamModel, cooldownMs: deps.upstreamBreaker.cooldownMs }, 'an upstream model keeps failing; its circuit breaker opened and it is not called until a probe succeeds');
+    } else logger.info({ upstreamModel }, 'an upstream model answered again; its circuit breaker closed');
+  });
+  const upstream = new ResilientUpstream(deps.upstream, breakers, deps.upstreamRetry, deps.observer);
+  const completions = new CompletionService({ ...deps, upstream, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
   // Completions a dead process left running, or that outlived their bound,
   // are settled INTERRUPTED; their event logs get a terminal event, so that
   // waiting subscribers end too.

@@ -154,3 +154,18 @@ export class RateLimitedError extends DomainError {
 export class UnavailableError extends DomainError {
   readonly code = 'UNAVAILABLE';
 }
+
+/** The upstream model keeps failing (its circuit breaker is open): nothing was reserved; retry after `retryAfterSeconds`. */
+export class UpstreamUnavailableError extends UnavailableError {
+  constructor(
+    text: string | Words,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(text);
+  }
+}
+
+/** When a refused request may be tried again, in whole seconds, for the errors that know. */
+export function retryAfterOf(error: DomainError): number | undefined {
+  return error instanceof RateLimitedError || error instanceof UpstreamUnavailableError ? error.retryAfterSeconds : undefined;
+}

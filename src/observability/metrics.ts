@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerChange } from '../domain/completions/circuit-breaker.js';
 import type { Completion, Settlement } from '../domain/completions/completion-record.js';
 import type { CompletionObserver } from '../domain/completions/completion-observer.js';
+import type { UpstreamErrorKind } from '../domain/completions/upstream.js';
 import { UNITS_PER_CREDIT } from '../domain/money.js';
 
 const seconds = (from: Date, to: Date) => Math.max(0, to.getTime() - from.getTime()) / 1000;
@@ -58,6 +60,21 @@ export class Metrics implements CompletionObserver {
     registers: [this.registry],
   });
 
+  /** Calls made again after one failed before any output (the same model after a wait, or its fallback). */
+  private readonly upstreamRetries = new Counter({
+    name: 'tokenhub_upstream_retries_total',
+    help: 'Upstream calls that failed before any output and were followed by another call, by model, kind and where the next went (retry, fallback).',
+    labelNames: ['model', 'kind', 'next'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly breakersOpen = new Gauge({
+    name: 'tokenhub_upstream_breaker_open',
+    help: '1 while the circuit breaker of an upstream model is open or half-open on this instance, else 0.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
   /** Open GraphQL subscriptions, over SSE and WebSocket. */
   readonly activeSubscriptions = new Gauge({
     name: 'tokenhub_active_subscriptions',
@@ -80,6 +97,14 @@ export class Metrics implements CompletionObserver {
     if (settlement.charge > 0n) this.creditsCharged.inc({ model }, Number(settlement.charge) / Number(UNITS_PER_CREDIT));
     const upstreamKind = status === 'FAILED' ? /^UPSTREAM_(.+)$/.exec(settlement.errorCode ?? '')?.[1] : undefined;
     if (upstreamKind) this.upstreamErrors.inc({ kind: upstreamKind.toLowerCase() });
+  }
+
+  upstreamRetried(model: string, kind: UpstreamErrorKind, next: 'retry' | 'fallback'): void {
+    this.upstreamRetries.inc({ model, kind, next });
+  }
+
+  breakerChanged(upstreamModel: string, change: BreakerChange): void {
+    this.breakersOpen.set({ model: upstreamModel }, change === 'opened' ? 1 : 0);
   }
 
   text(): Promise<string> {

@@ -10,7 +10,8 @@ import { wsClient } from '../helpers/ws.js';
 let server: TestServer;
 let simulator: Simulator;
 beforeAll(async () => {
-  ({ server, simulator } = await startServerWithSimulator());
+  // No retries: a queued upstream fault fails its completion.
+  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_MAX_ATTEMPTS: '1' }));
 });
 afterAll(() => server.stop());
 

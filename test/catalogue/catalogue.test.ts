@@ -116,3 +116,38 @@ describe('updateModel', () => {
     expect(await snapshotCounts(server)).toEqual(before);
   });
 });
+
+describe("a model's fallback", () => {
+  const setFallback = `mutation($input: UpdateModelInput!) { updateModel(input: $input) { id fallbackModel { id inputPricePerMillion } } }`;
+  const admin = (input: Record<string, unknown>) => gql(server, setFallback, { token: server.adminToken, variables: { input } });
+
+  it('is set by id or alias, shown on Model, and removed with null', async () => {
+    const byAlias = await admin({ id: 'claude-sonnet-4-6', fallbackModel: 'claude-sonnet-4-5' });
+    expect(byAlias.data?.updateModel).toEqual({ id: 'anthropic/claude-sonnet-4-6', fallbackModel: { id: 'anthropic/claude-sonnet-4-5', inputPricePerMillion: '3.00' } });
+    const shown = await gqlOk(server, '{ model(id: "claude-sonnet-4-6") { fallbackModel { id } } }');
+    expect(shown.model.fallbackModel).toEqual({ id: 'anthropic/claude-sonnet-4-5' });
+    const cleared = await admin({ id: 'claude-sonnet-4-6', fallbackModel: null });
+    expect(cleared.data?.updateModel.fallbackModel).toBeNull();
+  });
+
+  const refusals: [string, () => Promise<unknown>, Record<string, unknown>, RegExp][] = [
+    ['the model itself', async () => undefined, { id: 'claude-haiku-4-5', fallbackModel: 'anthropic/claude-haiku-4-5' }, /its own fallback/],
+    ['an unknown model', async () => undefined, { id: 'claude-haiku-4-5', fallbackModel: 'gpt-4o' }, /no model "gpt-4o"/],
+    ['a disabled model', () => admin({ id: 'claude-3-5-sonnet-latest', enabled: false }), { id: 'claude-sonnet-4-5', fallbackModel: 'claude-3-5-sonnet-latest' }, /disabled/],
+    ['a model priced higher', async () => undefined, { id: 'claude-haiku-4-5', fallbackModel: 'claude-sonnet-4-6' }, /inputPricePerMillion 3\.00 > 1\.00/],
+    ['a model whose fallbacks lead back', () => admin({ id: 'claude-opus-4-6', fallbackModel: 'claude-opus-4-7' }), { id: 'claude-opus-4-7', fallbackModel: 'claude-opus-4-6' }, /cycle/],
+  ];
+  for (const [what, before, input, reason] of refusals) {
+    it(`refuses ${what} with BAD_USER_INPUT on fallbackModel and changes nothing`, async () => {
+      await before();
+      const counts = await snapshotCounts(server);
+      const stored = await server.pg.query('select id, fallback_model_id from models order by id');
+      const response = await admin(input);
+      expect(codeOf(response)).toBe('BAD_USER_INPUT');
+      expect(response.errors?.[0]?.extensions?.field).toBe('fallbackModel');
+      expect(response.errors?.[0]?.message).toMatch(reason);
+      expect(await snapshotCounts(server)).toEqual(counts);
+      expect((await server.pg.query('select id, fallback_model_id from models order by id')).rows).toEqual(stored.rows);
+    });
+  }
+});

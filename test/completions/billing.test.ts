@@ -11,7 +11,8 @@ let simulator: Simulator;
 beforeAll(async () => {
   // A long first-byte timeout, so a stalled upstream holds a reservation as long as a test needs.
   // The sweeps run statements of their own on a timer; counts of statements per completion leave them out.
-  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '60000', SWEEP_INTERVAL_MS: '3600000', KEY_CHECK_INTERVAL_MS: '3600000' }));
+  // No retries: a failed probe must not take the upstream scripts queued for the next completions.
+  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '60000', SWEEP_INTERVAL_MS: '3600000', KEY_CHECK_INTERVAL_MS: '3600000', UPSTREAM_MAX_ATTEMPTS: '1' }));
 });
 afterAll(() => server.stop());
 

@@ -11,8 +11,10 @@ import { wsClient } from '../helpers/ws.js';
 let server: TestServer;
 let simulator: Simulator;
 beforeAll(async () => {
-  // Short upstream timeouts so that a stall fails fast.
-  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '400', UPSTREAM_IDLE_TIMEOUT_MS: '250' }));
+  // Short upstream timeouts so that a stall fails fast. No retries: each
+  // fault strikes once and is the completion's end (the retries before any
+  // output are upstream-resilience.test.ts's).
+  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '400', UPSTREAM_IDLE_TIMEOUT_MS: '250', UPSTREAM_MAX_ATTEMPTS: '1' }));
 });
 afterAll(() => server.stop());
 

@@ -79,6 +79,15 @@ describe('/metrics', () => {
     expect(await metric('tokenhub_completions_total', { status: 'FAILED', model })).toBe(1);
   });
 
+  it('counts upstream calls made again after a failure before any output, by model, kind and where the next went', async () => {
+    const { key } = await fundedCustomer(server);
+    simulator.enqueue({ fault: 'http500' });
+    simulator.enqueue({ words: 2 });
+    const final = await runToTheEnd(key, (await startCompletion(server, key, {})).id);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(await metric('tokenhub_upstream_retries_total', { model, kind: 'http', next: 'retry' })).toBe(1);
+  });
+
   it('counts open subscriptions over SSE and WebSocket, and forgets each one when it ends or its client leaves', async () => {
     const { key } = await fundedCustomer(server);
     simulator.enqueue({ words: 40, ttftMs: 50, interTokenMs: 25 });

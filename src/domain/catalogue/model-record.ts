@@ -3,6 +3,7 @@ import type { Database } from '../../db/database.js';
 import { modelTable } from '../../db/tables.js';
 import { BadInputError, modelsListing, NotFoundError, say } from '../errors.js';
 import { assertPricePerMillion } from '../money.js';
+import { validateFallback } from './fallback-model.js';
 import { modelNamed, validateAliases } from './model-names.js';
 
 export type Model = typeof modelTable.$inferSelect;
@@ -30,9 +31,11 @@ export interface ModelChanges {
   description?: string | null;
   maxOutputTokens?: number;
   aliases?: string[];
+  /** A model's id or alias; null removes the fallback. */
+  fallbackModel?: string | null;
 }
 
-/** Applies an admin's changes to one model; prices and aliases are validated first. */
+/** Applies an admin's changes to one model; prices, aliases and the fallback are validated first. */
 export async function updateModel(db: Database, idOrAlias: string, changes: ModelChanges): Promise<Model> {
   const set: Partial<typeof modelTable.$inferInsert> = {};
   if (changes.inputPricePerMillion !== undefined) {
@@ -57,19 +60,22 @@ export async function updateModel(db: Database, idOrAlias: string, changes: Mode
   if (changes.recommended !== undefined) set.recommended = changes.recommended;
   if (changes.description !== undefined) set.description = changes.description;
 
-  if (changes.aliases === undefined) {
+  if (changes.aliases === undefined && changes.fallbackModel === undefined) {
     const model = await findModel(db, idOrAlias);
     if (!model) throw noModel(idOrAlias);
     return Object.keys(set).length === 0 ? model : write(db, model, set);
   }
-  const aliases = changes.aliases;
-  // Every row is locked while the aliases are checked against the others, so
-  // two admins' concurrent edits cannot give one name to two models.
+  const { aliases, fallbackModel } = changes;
+  // Every row is locked while the aliases and the fallback are checked
+  // against the others, so two admins' concurrent edits cannot give one
+  // name to two models, or make fallbacks a cycle.
   return db.transaction(async (tx) => {
     const models = await tx.select().from(modelTable).orderBy(asc(modelTable.id)).for('update');
     const model = modelNamed(models, idOrAlias);
     if (!model) throw noModel(idOrAlias);
-    return write(tx, model, { ...set, aliases: validateAliases(aliases, model, models) });
+    if (aliases !== undefined) set.aliases = validateAliases(aliases, model, models);
+    if (fallbackModel !== undefined) set.fallbackModelId = validateFallback(fallbackModel, { ...model, ...set }, models);
+    return write(tx, model, set);
   });
 }
 

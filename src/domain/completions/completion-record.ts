@@ -104,8 +104,15 @@ export interface Settlement {
   usageEstimated: boolean | null;
   /** What to charge; at most the reservation. */
   charge: bigint;
+  /** The model that answered (null: none did) and the prices charged: those of the model last called. */
+  answeredModelId: string | null;
+  inputPricePerMillion: bigint;
+  outputPricePerMillion: bigint;
+  cacheReadPricePerMillion: bigint;
+  cacheWritePricePerMillion: bigint;
   errorCode: string | null;
   errorMessage: string | null;
+  errorRetryAfterSeconds: number | null;
   firstTokenAt: Date | null;
   finishedAt: Date;
 }
@@ -131,8 +138,11 @@ export async function settle(db: Database, completion: Completion, s: Settlement
         event_log = ${JSON.stringify(s.eventLog)}::jsonb, finish_reason = ${s.finishReason},
         prompt_tokens = ${s.promptTokens}, completion_tokens = ${s.completionTokens},
         cached_prompt_tokens = ${s.cachedPromptTokens}, cache_write_tokens = ${s.cacheWriteTokens},
-        usage_estimated = ${s.usageEstimated}, cost = ${s.charge}, error_code = ${s.errorCode},
-        error_message = ${s.errorMessage}, first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
+        usage_estimated = ${s.usageEstimated}, cost = ${s.charge}, answered_model_id = ${s.answeredModelId},
+        input_price_per_million = ${s.inputPricePerMillion}, output_price_per_million = ${s.outputPricePerMillion},
+        cache_read_price_per_million = ${s.cacheReadPricePerMillion}, cache_write_price_per_million = ${s.cacheWritePricePerMillion},
+        error_code = ${s.errorCode}, error_message = ${s.errorMessage}, error_retry_after_seconds = ${s.errorRetryAfterSeconds},
+        first_token_at = ${s.firstTokenAt?.toISOString() ?? null}::timestamptz,
         finished_at = ${s.finishedAt.toISOString()}::timestamptz
       where id = ${completion.id} and status in ('PENDING', 'STREAMING')
       returning account_id, api_key_id, reserved),
@@ -142,7 +152,7 @@ export async function settle(db: Database, completion: Completion, s: Settlement
       returning accounts.id, accounts.balance),
     entry as (
       insert into ledger_entries (account_id, amount, balance_after, kind, completion_id, note)
-      select account.id, ${-s.charge}, account.balance, 'CHARGE', ${completion.id}, ${`completion ${completion.modelId}`}
+      select account.id, ${-s.charge}, account.balance, 'CHARGE', ${completion.id}, ${ledgerNoteOf(completion, s)}
       from account where ${s.charge}::bigint > 0),
     key_released as (
       update api_keys set active_streams = api_keys.active_streams - 1,
@@ -150,6 +160,12 @@ export async function settle(db: Database, completion: Completion, s: Settlement
       from settled where api_keys.id = settled.api_key_id)
     select account_id from settled`);
   return rowsOf(result).length === 1;
+}
+
+/** A charge's note names the model asked for, and the fallback when that answered. */
+function ledgerNoteOf(completion: Completion, s: Settlement): string {
+  const answered = s.answeredModelId !== null && s.answeredModelId !== completion.modelId ? ` (answered by its fallback ${s.answeredModelId})` : '';
+  return `completion ${completion.modelId}${answered}`;
 }
 
 /** Why running completions are ended from outside their run. */

@@ -9,6 +9,7 @@ import type { ApiKey } from '../api-keys/api-key-record.js';
 import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
+import { usableFallback } from '../catalogue/fallback-model.js';
 import type { Model } from '../catalogue/model-record.js';
 import {
   field,
@@ -47,11 +48,12 @@ import { fingerprintOf } from './request-fingerprint.js';
 import { buildUpstreamRequest, type CompletionRequestInput } from './completion-request.js';
 import type { CompletionEventLog } from './event-log.js';
 import { LiveCompletion } from './live-completion.js';
+import type { ResilientUpstream, UpstreamRoute } from './resilient-upstream.js';
 import { fitToCredits, leastFittedReservation, MIN_FITTED_MAX_TOKENS } from './max-tokens-fitting.js';
 import { settlementOf, withoutText, type StopReason } from './settlement.js';
 import { estimatedPromptTokens, worstCaseCost } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
-import { UpstreamError, type UpstreamClient, type UpstreamRequest } from './upstream.js';
+import { UpstreamError, type UpstreamRequest } from './upstream.js';
 
 export interface StartInput extends CompletionRequestInput {
   /** Admin only: the account to run and charge the completion for. */
@@ -64,12 +66,21 @@ export interface StartInput extends CompletionRequestInput {
   fitMaxTokensToCredits?: boolean;
 }
 
+const allowedModelsOf = (viewer: Viewer) => (viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null);
+
 /** A key limited to some models may use only those. */
 function assertModelAllowed(viewer: Viewer, model: Model): void {
-  const allowed = viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null;
+  const allowed = allowedModelsOf(viewer);
   if (allowed && !allowed.includes(model.id)) {
     throw new ForbiddenError(`this API key may only use ${allowed.join(', ')}; ask the admin to allow ${model.id}`);
   }
+}
+
+/** The fallback a completion of `model` may switch to (see fallback-model.ts); for a key limited to some models, only one of those. */
+function fallbackFor(viewer: Viewer, model: Model, models: readonly Model[], maxTokens: number): Model | undefined {
+  const fallback = usableFallback(model, models, model, maxTokens);
+  const allowed = allowedModelsOf(viewer);
+  return fallback && (!allowed || allowed.includes(fallback.id)) ? fallback : undefined;
 }
 
 /** How long a cancel sent to another instance waits for the completion to settle there. */
@@ -78,7 +89,8 @@ const REMOTE_CANCEL_WAIT_MS = 10_000;
 export interface CompletionServiceDeps {
   db: Database;
   catalogue: CatalogueCache;
-  upstream: UpstreamClient;
+  /** The upstream with its retries, fallbacks and circuit breakers. */
+  upstream: ResilientUpstream;
   events: CompletionEventLog;
   control: CompletionControl;
   balances: BalanceFeed;
@@ -110,7 +122,7 @@ export class CompletionService {
 
   private readonly db: Database;
   private readonly catalogue: CatalogueCache;
-  private readonly upstream: UpstreamClient;
+  private readonly upstream: ResilientUpstream;
   private readonly events: CompletionEventLog;
   private readonly control: CompletionControl;
   private readonly balances: BalanceFeed;
@@ -170,73 +182,85 @@ export class CompletionService {
     const retried = await earlier();
     if (retried) return retried;
     assertModelAllowed(viewer, model);
-    if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
-    let completion: Completion = {
-      id: randomUUID(),
-      accountId,
-      apiKeyId: viewer.kind === 'apiKey' ? viewer.apiKey.id : null,
-      modelId: model.id,
-      status: 'PENDING',
-      request,
-      requestFingerprint: fingerprint,
-      inputPricePerMillion: model.inputPricePerMillion,
-      outputPricePerMillion: model.outputPricePerMillion,
-      cacheReadPricePerMillion: model.cacheReadPricePerMillion,
-      cacheWritePricePerMillion: model.cacheWritePricePerMillion,
-      reserved: worstCaseCost(request, model),
-      content: '',
-      toolCalls: null,
-      eventLog: null,
-      finishReason: null,
-      promptTokens: null,
-      completionTokens: null,
-      cachedPromptTokens: null,
-      cacheWriteTokens: null,
-      usageEstimated: null,
-      cost: null,
-      errorCode: null,
-      errorMessage: null,
-      idempotencyKey,
-      instanceId: this.instanceId,
-      createdAt: new Date(),
-      firstTokenAt: null,
-      finishedAt: null,
-    };
+    // Before the start is counted and anything is reserved: a model whose
+    // circuit breaker is open (and its fallback's too) is refused at once.
+    const route = this.upstream.route(model, fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens));
+    let launched = false;
+    try {
+      if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
+      let completion: Completion = {
+        id: randomUUID(),
+        accountId,
+        apiKeyId: viewer.kind === 'apiKey' ? viewer.apiKey.id : null,
+        modelId: model.id,
+        status: 'PENDING',
+        request,
+        requestFingerprint: fingerprint,
+        inputPricePerMillion: model.inputPricePerMillion,
+        outputPricePerMillion: model.outputPricePerMillion,
+        cacheReadPricePerMillion: model.cacheReadPricePerMillion,
+        cacheWritePricePerMillion: model.cacheWritePricePerMillion,
+        reserved: worstCaseCost(request, model),
+        content: '',
+        toolCalls: null,
+        eventLog: null,
+        finishReason: null,
+        promptTokens: null,
+        completionTokens: null,
+        cachedPromptTokens: null,
+        cacheWriteTokens: null,
+        usageEstimated: null,
+        cost: null,
+        answeredModelId: null,
+        errorCode: null,
+        errorMessage: null,
+        errorRetryAfterSeconds: null,
+        idempotencyKey,
+        instanceId: this.instanceId,
+        createdAt: new Date(),
+        firstTokenAt: null,
+        finishedAt: null,
+      };
 
-    let reservation = await this.reserve(completion, earlier);
-    // Asked to fit (see max-tokens-fitting.ts), and the exact worst case was
-    // more than the account or key can hold: one more reservation, lowered.
-    const fitting = input.fitMaxTokensToCredits === true && (reservation.type === 'insufficient-credits' || reservation.type === 'spend-limit');
-    if (fitting) {
-      const fitted = await fitToCredits(this.db, completion, request);
-      if (fitted) {
-        ({ completion, request } = fitted);
-        reservation = await this.reserve(completion, earlier);
+      let reservation = await this.reserve(completion, earlier);
+      // Asked to fit (see max-tokens-fitting.ts), and the exact worst case was
+      // more than the account or key can hold: one more reservation, lowered.
+      const fitting = input.fitMaxTokensToCredits === true && (reservation.type === 'insufficient-credits' || reservation.type === 'spend-limit');
+      if (fitting) {
+        const fitted = await fitToCredits(this.db, completion, request);
+        if (fitted) {
+          ({ completion, request } = fitted);
+          reservation = await this.reserve(completion, earlier);
+        }
       }
+      const worstCase = fitting
+        ? say`this completion needs at least ${formatMoney(leastFittedReservation(request, model))} credits (its prompt plus ${MIN_FITTED_MAX_TOKENS} output tokens, the least ${field('maxTokens')} is lowered to, at ${model.id}'s prices)`
+        : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
+      switch (reservation.type) {
+        case 'earlier':
+          return reservation.completion;
+        case 'insufficient-credits':
+          // Only the admin names an account, which may not exist.
+          if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
+          throw new InsufficientCreditsError([...worstCase, ...say` and the account has less available; add credits or lower ${field('maxTokens')}`]);
+        case 'spend-limit':
+          throw new SpendLimitExceededError([
+            ...worstCase,
+            ...say`; this API key has ${formatMoney(reservation.committed)} of its ${formatMoney(reservation.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
+          ]);
+        case 'too-many-streams':
+          throw new RateLimitedError(`this API key may run ${reservation.limit} completions at once; wait for one to finish`, 1);
+        case 'reserved':
+          break;
+      }
+      this.balances.publish(completion.accountId);
+      launched = true;
+      await this.launch(completion, request, route);
+      return completion;
+    } finally {
+      // A start that reserved nothing, or returned an earlier completion, makes no call.
+      if (!launched) route.permit.released();
     }
-    const worstCase = fitting
-      ? say`this completion needs at least ${formatMoney(leastFittedReservation(request, model))} credits (its prompt plus ${MIN_FITTED_MAX_TOKENS} output tokens, the least ${field('maxTokens')} is lowered to, at ${model.id}'s prices)`
-      : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
-    switch (reservation.type) {
-      case 'earlier':
-        return reservation.completion;
-      case 'insufficient-credits':
-        // Only the admin names an account, which may not exist.
-        if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
-        throw new InsufficientCreditsError([...worstCase, ...say` and the account has less available; add credits or lower ${field('maxTokens')}`]);
-      case 'spend-limit':
-        throw new SpendLimitExceededError([
-          ...worstCase,
-          ...say`; this API key has ${formatMoney(reservation.committed)} of its ${formatMoney(reservation.limit)} spend limit spent or reserved; lower ${field('maxTokens')} or ask the admin to raise the limit`,
-        ]);
-      case 'too-many-streams':
-        throw new RateLimitedError(`this API key may run ${reservation.limit} completions at once; wait for one to finish`, 1);
-      case 'reserved':
-        break;
-    }
-    this.balances.publish(completion.accountId);
-    await this.launch(completion, request);
-    return completion;
   }
 
   /** The model and upstream request of a valid input. */
@@ -311,13 +335,13 @@ export class CompletionService {
   }
 
   /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
-  private launch(completion: Completion, request: UpstreamRequest): Promise<void> {
+  private launch(completion: Completion, request: UpstreamRequest, route: UpstreamRoute): Promise<void> {
     const live = new LiveCompletion(completion, request, this.events);
     this.running.set(completion.id, live);
     // The completion runs even if its log could not be opened: it is charged
     // and settled in Postgres, and replays read it from there.
     const opened = this.events.open(completion.id).catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'could not open the completion event log'));
-    const done = this.run(live)
+    const done = this.run(live, route)
       .catch((error: unknown) => this.logger.error({ err: error, completionId: completion.id }, 'completion run failed'))
       .finally(() => {
         this.running.delete(completion.id);
@@ -327,7 +351,7 @@ export class CompletionService {
     return opened;
   }
 
-  private async run(live: LiveCompletion): Promise<void> {
+  private async run(live: LiveCompletion, route: UpstreamRoute): Promise<void> {
     const { completion } = live;
     const log = this.logger.child({ completionId: completion.id, model: completion.modelId });
     log.info('completion started');
@@ -336,7 +360,7 @@ export class CompletionService {
     // as if cut for length (see settlementOf).
     const bound = setTimeout(() => this.abortRunning(completion.id, 'duration'), this.maxDurationMs);
     try {
-      for await (const chunk of this.upstream.streamChat(live.request, live.abort.signal)) {
+      for await (const chunk of this.upstream.stream(live, route, live.abort.signal, log)) {
         // Leaving the loop closes the upstream request.
         if (!live.accept(chunk)) break;
       }

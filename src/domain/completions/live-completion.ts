@@ -7,6 +7,8 @@ import { fewestOutputTokens } from './token-estimates.js';
 import type { ToolCallDelta, UpstreamChunk, UpstreamRequest, UpstreamUsage } from './upstream.js';
 import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
+import type { CallTarget } from './resilient-upstream.js';
+import type { Model } from '../catalogue/model-record.js';
 
 /** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
 export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
@@ -65,8 +67,12 @@ const MAX_HOLD_MS = 100;
  * GraphQL execution and a socket write per reader, so falling behind makes
  * events larger rather than more numerous.
  */
-export class LiveCompletion {
+export class LiveCompletion implements CallTarget {
   readonly abort = new AbortController();
+  /** The model the request goes to: the completion's, or its fallback. */
+  modelId: string;
+  /** Set by the first chunk the upstream answered with, whatever it carried. */
+  answered = false;
   content = '';
   finishReason: string | null = null;
   usage: UpstreamUsage | null = null;
@@ -85,14 +91,42 @@ export class LiveCompletion {
   private pendingToolCalls: ToolCallDelta[] | null = null;
   private flushScheduled = false;
   private holdTimer: NodeJS.Timeout | undefined;
-  private readonly runningCost: RunningCost;
+  private runningCost: RunningCost;
 
   constructor(
-    readonly completion: Completion,
-    readonly request: UpstreamRequest,
+    private current: Completion,
+    private sent: UpstreamRequest,
     private readonly events: CompletionEventLog,
   ) {
-    this.runningCost = new RunningCost(request, completion);
+    this.modelId = current.modelId;
+    this.runningCost = new RunningCost(sent, current);
+  }
+
+  /** The completion, with the prices of the model it is sent to. */
+  get completion(): Completion {
+    return this.current;
+  }
+
+  get request(): UpstreamRequest {
+    return this.sent;
+  }
+
+  /**
+   * Sends the request to `model` from the next call on, at its prices.
+   * Only before the upstream answered: nothing was published or counted yet.
+   */
+  sendTo(model: Model): void {
+    if (this.answered) throw new Error('a completion cannot change model after the upstream answered');
+    this.modelId = model.id;
+    this.current = {
+      ...this.current,
+      inputPricePerMillion: model.inputPricePerMillion,
+      outputPricePerMillion: model.outputPricePerMillion,
+      cacheReadPricePerMillion: model.cacheReadPricePerMillion,
+      cacheWritePricePerMillion: model.cacheWritePricePerMillion,
+    };
+    this.sent = { ...this.sent, model: model.upstreamId };
+    this.runningCost = new RunningCost(this.sent, this.current);
   }
 
   get hasOutput(): boolean {
@@ -108,6 +142,7 @@ export class LiveCompletion {
    * removed; tool-call deltas out of bounds fail the run (ToolCallAssembler).
    */
   accept(chunk: UpstreamChunk): boolean {
+    this.answered = true;
     const text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
     const deltas = chunk.toolCallDeltas?.map(cleanToolCallDelta);
     const bytes = outputBytesOf(text, deltas ?? null);

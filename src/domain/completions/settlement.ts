@@ -31,7 +31,10 @@ const MAX_ERROR_MESSAGE = 1000;
  * nothing is charged for a completion that failed before generating
  * anything, and nothing generated is free: a completion that delivered
  * output is charged for it, from the upstream's usage or, without one, from
- * the documented estimate (marked usageEstimated).
+ * the documented estimate (marked usageEstimated). It is charged at the
+ * prices of the model that answered: the requested one's, or its
+ * fallback's, which are never higher (see catalogue/fallback-model.ts), so
+ * the reservation made at the requested model's prices covers it.
  */
 export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: (cost: bigint) => void): Settlement {
   const { completion, request } = live;
@@ -42,6 +45,12 @@ export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: 
     finishReason: live.finishReason,
     firstTokenAt: live.firstTokenAt,
     finishedAt: new Date(),
+    answeredModelId: live.answered ? live.modelId : null,
+    inputPricePerMillion: completion.inputPricePerMillion,
+    outputPricePerMillion: completion.outputPricePerMillion,
+    cacheReadPricePerMillion: completion.cacheReadPricePerMillion,
+    cacheWritePricePerMillion: completion.cacheWritePricePerMillion,
+    errorRetryAfterSeconds: null,
   };
   // An estimate knows nothing of the upstream's prompt cache.
   const estimated = (completionTokens: number): UsageCounts => ({ promptTokens: estimatedPromptTokens(request), completionTokens, cachedPromptTokens: 0, cacheWriteTokens: 0 });
@@ -89,6 +98,8 @@ export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: 
     charge: 0n,
     errorCode,
     errorMessage: cleanText(errorMessage).slice(0, MAX_ERROR_MESSAGE),
+    // Kept for the faces, which pass it on (REST 429 retry-after, GraphQL error.retryAfter).
+    errorRetryAfterSeconds: stop === undefined && failure?.kind === 'rate_limited' ? (failure.retryAfterSeconds ?? null) : null,
   };
 }
 

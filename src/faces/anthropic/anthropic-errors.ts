@@ -4,7 +4,8 @@ import {
   DomainError,
   dottedPath,
   ModelUnavailableError,
-  RateLimitedError,
+  retryAfterOf,
+  UpstreamUnavailableError,
   type ErrorCode,
   type FieldPath,
   type Spelling,
@@ -120,10 +121,15 @@ export function toAnthropicError(error: unknown, spelling: Spelling = anthropicS
   const message = error.describe(spelling);
   if (error instanceof ModelUnavailableError) return new AnthropicHttpError(404, 'not_found_error', message);
   if (error instanceof BadInputError) return new AnthropicHttpError(400, 'invalid_request_error', message);
-  const { status, type, errorCode } = anthropicErrorOf[error.code];
-  if (error instanceof RateLimitedError) return new AnthropicHttpError(status, type, message, { 'retry-after': String(error.retryAfterSeconds) });
-  return new AnthropicHttpError(status, type, message, undefined, errorCode);
+  // An upstream model whose breaker is open is Anthropic's "overloaded",
+  // which its SDKs and Claude Code retry after the retry-after given.
+  const { status, type, errorCode } = error instanceof UpstreamUnavailableError ? ({ status: 529, type: 'overloaded_error' } as const) : anthropicErrorOf[error.code];
+  const retryAfter = retryAfterOf(error);
+  return new AnthropicHttpError(status, type, message, retryAfter === undefined ? undefined : retryAfterHeader(retryAfter), errorCode);
 }
+
+/** `retry-after` in whole seconds, which the SDKs and Claude Code wait before retrying. */
+export const retryAfterHeader = (seconds: number): OutgoingHttpHeaders => ({ 'retry-after': String(seconds) });
 
 export const internalError = () => new AnthropicHttpError(500, 'api_error', 'Unexpected error.');
 

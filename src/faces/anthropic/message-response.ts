@@ -1,6 +1,6 @@
 import type { Completion } from '../../domain/completions/completion-record.js';
 import type { ToolCall } from '../../domain/completions/tool-calls.js';
-import { AnthropicHttpError } from './anthropic-errors.js';
+import { AnthropicHttpError, retryAfterHeader } from './anthropic-errors.js';
 
 // A stored completion in Anthropic's Message shape. The message id is
 // "msg_" + the completion id, so a caller can look it up over GraphQL.
@@ -116,14 +116,17 @@ export function messageOf(c: Completion, model: string): AnthropicMessage {
 /**
  * The error a completion that did not succeed answers with: the response of
  * a non-streaming request, or the `error` event that ends a stream. An
- * upstream that is rate limited is Anthropic's 529 overloaded (the caller's
- * own limits are 429); an upstream that timed out is 504 timeout_error.
+ * upstream 429 that outlived the gateway's retries is 429 rate_limit_error
+ * with the upstream's retry-after, which the SDKs and Claude Code wait
+ * before retrying; an upstream that timed out is 504 timeout_error.
  */
 export function terminalErrorOf(c: Completion): AnthropicHttpError {
   const reason = c.errorMessage ?? 'no reason was recorded';
   if (c.status === 'FAILED') {
     const message = `Completion ${c.id} failed upstream and nothing was charged: ${reason}`;
-    if (c.errorCode === 'UPSTREAM_RATE_LIMITED') return new AnthropicHttpError(529, 'overloaded_error', message);
+    if (c.errorCode === 'UPSTREAM_RATE_LIMITED') {
+      return new AnthropicHttpError(429, 'rate_limit_error', message, c.errorRetryAfterSeconds === null ? {} : retryAfterHeader(c.errorRetryAfterSeconds));
+    }
     if (c.errorCode === 'UPSTREAM_TIMEOUT') return new AnthropicHttpError(504, 'timeout_error', message);
     return new AnthropicHttpError(502, 'api_error', message);
   }

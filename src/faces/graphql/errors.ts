@@ -1,7 +1,7 @@
 import { PothosValidationError } from '@pothos/core';
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
-import { BadInputError, DomainError, dottedPath, RateLimitedError, type Spelling } from '../../domain/errors.js';
+import { BadInputError, DomainError, dottedPath, retryAfterOf, type Spelling } from '../../domain/errors.js';
 
 /** The schema names inputs as the domain does: `messages[3].toolCallId`. */
 export const graphQLSpelling: Spelling = {
@@ -19,7 +19,8 @@ export function toGraphQLError(error: unknown, path?: readonly (string | number)
   if (error instanceof DomainError) {
     const extensions: Record<string, unknown> = { code: error.code };
     if (error instanceof BadInputError) extensions.field = graphQLSpelling.field(error.fieldPath);
-    if (error instanceof RateLimitedError) extensions.retryAfter = error.retryAfterSeconds;
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) extensions.retryAfter = retryAfter;
     return createGraphQLError(error.describe(graphQLSpelling), { path, extensions });
   }
   if (error instanceof PothosValidationError) {

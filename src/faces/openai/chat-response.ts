@@ -3,7 +3,7 @@ import type { CompletionUsage } from 'openai/resources/completions';
 import type { CompletionEvent } from '../../domain/completions/completion-event.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
 import { formatMoney } from '../../domain/money.js';
-import { OpenAIHttpError } from './openai-errors.js';
+import { OpenAIHttpError, retryAfterHeader } from './openai-errors.js';
 
 // A stored completion and its events in OpenAI's shapes. The response id is
 // the completion id, so a REST caller can look the completion up over GraphQL.
@@ -110,7 +110,13 @@ export class ChunkStream {
 export function terminalErrorOf(c: Completion): OpenAIHttpError {
   const code = (c.errorCode ?? c.status).toLowerCase();
   const reason = c.errorMessage ?? 'no reason was recorded';
-  if (c.status === 'FAILED') return new OpenAIHttpError(502, `Completion ${c.id} failed upstream and nothing was charged: ${reason}`, 'upstream_error', code);
+  if (c.status === 'FAILED') {
+    const message = `Completion ${c.id} failed upstream and nothing was charged: ${reason}`;
+    // The upstream's 429 outlived the gateway's own retries: the caller's
+    // SDK waits its retry-after rather than retrying at once, as on a 502.
+    if (c.errorCode === 'UPSTREAM_RATE_LIMITED') return new OpenAIHttpError(429, message, 'upstream_error', 'rate_limit_exceeded', null, retryAfterHeader(c.errorRetryAfterSeconds));
+    return new OpenAIHttpError(502, message, 'upstream_error', code);
+  }
   if (c.status === 'CANCELLED' && c.errorCode !== 'SHUTDOWN') {
     // Somebody cancelled it on purpose (cancelCompletion); a retry would undo that.
     return new OpenAIHttpError(409, `Completion ${c.id} was cancelled before it finished (${reason}); it was charged only for what was generated`, 'invalid_request_error', code, null, {

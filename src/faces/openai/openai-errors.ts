@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { BadInputError, DomainError, dottedPath, IdempotencyKeyReusedError, ModelUnavailableError, RateLimitedError, type ErrorCode, type Spelling } from '../../domain/errors.js';
+import { BadInputError, DomainError, dottedPath, IdempotencyKeyReusedError, ModelUnavailableError, retryAfterOf, type ErrorCode, type Spelling } from '../../domain/errors.js';
 
 /** OpenAI's error body, which its SDKs turn into typed exceptions. */
 export interface OpenAIErrorBody {
@@ -72,8 +72,10 @@ export function toOpenAIError(error: unknown): OpenAIHttpError | undefined {
     return new OpenAIHttpError(400, message, 'invalid_request_error', null, param);
   }
   const { status, type, code } = openAIErrorOf[error.code];
-  const headers = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
-  return new OpenAIHttpError(status, message, type, code, null, headers);
+  return new OpenAIHttpError(status, message, type, code, null, retryAfterHeader(retryAfterOf(error)));
 }
+
+/** `retry-after` when the gateway knows when to come back (its own rate limit, an open breaker, the upstream's 429). */
+export const retryAfterHeader = (seconds: number | null | undefined): OutgoingHttpHeaders => (seconds === null || seconds === undefined ? {} : { 'retry-after': String(seconds) });
 
 export const internalError = () => new OpenAIHttpError(500, 'Unexpected error.', 'server_error');

@@ -6,7 +6,6 @@ import Anthropic, {
   ContentTooLargeError,
   InternalServerError,
   NotFoundError,
-  OverloadedError,
   PaymentRequiredError,
   PermissionDeniedError,
   RateLimitError,
@@ -24,7 +23,8 @@ let server: TestServer;
 let simulator: Simulator;
 let key: string;
 beforeAll(async () => {
-  ({ server, simulator } = await startServerWithSimulator({ MAX_REQUEST_BYTES: String(64 * 1024) }));
+  // No retries: a queued upstream fault fails its completion.
+  ({ server, simulator } = await startServerWithSimulator({ MAX_REQUEST_BYTES: String(64 * 1024), UPSTREAM_MAX_ATTEMPTS: '1' }));
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
@@ -151,18 +151,20 @@ describe('errors in Anthropic shape', () => {
     expect(error.headers?.get('x-should-retry')).toBeNull();
   });
 
-  it('answers 529 overloaded_error when the upstream is rate limited, and 502 api_error when it fails; nothing is charged', async () => {
+  it('answers 429 rate_limit_error with the retry-after when the upstream is rate limited, and 502 api_error when it fails; nothing is charged', async () => {
     const { key: own } = await fundedCustomer(server);
-    simulator.enqueue({ fault: 'http429' });
-    const overloaded = await anthropicClient(server, own).messages.create(request).catch((e: unknown) => e);
-    expect(overloaded).toBeInstanceOf(OverloadedError);
-    expect((overloaded as APIError).type).toBe('overloaded_error');
+    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 7 });
+    const limited = await anthropicClient(server, own).messages.create(request).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(RateLimitError);
+    expect((limited as APIError).type).toBe('rate_limit_error');
+    expect((limited as APIError).headers?.get('retry-after')).toBe('7');
+    expect((limited as APIError).headers?.get('x-should-retry')).toBeNull();
     simulator.enqueue({ fault: 'http500' });
     const failed = await anthropicClient(server, own).messages.create(request).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(InternalServerError);
     expect((failed as APIError).status).toBe(502);
     expect((failed as APIError).headers?.get('x-should-retry')).toBeNull();
-    for (const error of [overloaded, failed] as APIError[]) {
+    for (const error of [limited, failed] as APIError[]) {
       const id = error.headers?.get('x-completion-id');
       const { rows } = await server.pg.query(`select status, cost::text, (select count(*)::int from ledger_entries where completion_id = $1) as entries from completions where id = $1`, [id]);
       expect(rows).toEqual([{ status: 'FAILED', cost: '0', entries: 0 }]);

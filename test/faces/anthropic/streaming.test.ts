@@ -14,7 +14,8 @@ let server: TestServer;
 let simulator: Simulator;
 beforeAll(async () => {
   // Long enough for an upstream that is silent past a ping interval (5 s).
-  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '20000', UPSTREAM_IDLE_TIMEOUT_MS: '20000' }));
+  // No retries: a queued upstream fault fails its completion.
+  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '20000', UPSTREAM_IDLE_TIMEOUT_MS: '20000', UPSTREAM_MAX_ATTEMPTS: '1' }));
 });
 afterAll(() => server.stop());
 

@@ -12,7 +12,8 @@ import type { TestServer } from '../../helpers/server.js';
 let server: TestServer;
 let simulator: Simulator;
 beforeAll(async () => {
-  ({ server, simulator } = await startServerWithSimulator());
+  // No retries: a queued upstream fault fails its completion.
+  ({ server, simulator } = await startServerWithSimulator({ UPSTREAM_MAX_ATTEMPTS: '1' }));
 });
 afterAll(() => server.stop());
 

@@ -37,10 +37,14 @@ const UsageRef = builder.objectRef<UsageShape>('Usage').implement({
   }),
 });
 
-const CompletionErrorRef = builder.objectRef<{ code: string; message: string }>('CompletionError').implement({
+const CompletionErrorRef = builder.objectRef<{ code: string; message: string; retryAfter: number | null }>('CompletionError').implement({
   fields: (t) => ({
     code: t.exposeString('code', { description: 'UPSTREAM_HTTP, UPSTREAM_RATE_LIMITED, UPSTREAM_NETWORK, UPSTREAM_MALFORMED, UPSTREAM_TIMEOUT, CANCELLED, SHUTDOWN or INTERRUPTED.' }),
     message: t.exposeString('message'),
+    retryAfter: t.exposeInt('retryAfter', {
+      nullable: true,
+      description: 'UPSTREAM_RATE_LIMITED: the seconds the upstream asked to wait (its retry-after, after the gateway had retried); null when it said none.',
+    }),
   }),
 });
 
@@ -49,7 +53,13 @@ export const CompletionRef = builder.objectRef<Completion>('Completion').impleme
   fields: (t) => ({
     id: t.exposeID('id'),
     status: t.field({ type: CompletionStatusRef, resolve: (c) => c.status }),
-    model: t.field({ type: ModelRef, resolve: (c, _args, { loaders }) => loaders.model.load(c.modelId) }),
+    model: t.field({ type: ModelRef, description: 'The model asked for; its prices were reserved.', resolve: (c, _args, { loaders }) => loaders.model.load(c.modelId) }),
+    answeredModel: t.field({
+      type: ModelRef,
+      nullable: true,
+      description: "The model that answered, once settled: `model`, or its fallback when `model` kept failing before any output (charged at the fallback's prices, never higher). Null when none answered.",
+      resolve: (c, _args, { loaders }) => (c.answeredModelId ? loaders.model.load(c.answeredModelId) : null),
+    }),
     content: t.exposeString('content', { description: 'The text so far, or the final text.' }),
     toolCalls: t.field({ type: 'JSON', nullable: true, description: 'OpenAI-style tool_calls, assembled.', resolve: (c) => c.toolCalls }),
     finishReason: t.exposeString('finishReason', { nullable: true, description: 'stop | length | tool_calls | content_filter' }),
@@ -76,7 +86,7 @@ export const CompletionRef = builder.objectRef<Completion>('Completion').impleme
     error: t.field({
       type: CompletionErrorRef,
       nullable: true,
-      resolve: (c) => (c.errorCode ? { code: c.errorCode, message: c.errorMessage ?? '' } : null),
+      resolve: (c) => (c.errorCode ? { code: c.errorCode, message: c.errorMessage ?? '', retryAfter: c.errorRetryAfterSeconds } : null),
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
     firstTokenAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.firstTokenAt }),

@@ -1,7 +1,9 @@
 import type { Model } from '../../../domain/catalogue/model-record.js';
 import { builder } from '../builder.js';
 
-export const ModelRef = builder.objectRef<Model>('Model').implement({
+export const ModelRef = builder.objectRef<Model>('Model');
+
+ModelRef.implement({
   description: 'A Claude model with its price. Prices are credits (USD) per million tokens.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'e.g. "anthropic/claude-sonnet-4-6"' }),
@@ -15,6 +17,12 @@ export const ModelRef = builder.objectRef<Model>('Model').implement({
     enabled: t.exposeBoolean('enabled', { description: 'Disabled models refuse new completions.' }),
     recommended: t.exposeBoolean('recommended', { description: 'The default choice for new integrations.' }),
     maxOutputTokens: t.exposeInt('maxOutputTokens', { description: 'The largest maxTokens a completion may ask for.' }),
+    fallbackModel: t.field({
+      type: ModelRef,
+      nullable: true,
+      description: 'Answers completions of this model when it keeps failing before any output (retries exhausted, or its circuit breaker open); never priced above it.',
+      resolve: (m, _args, { loaders }) => (m.fallbackModelId ? loaders.model.load(m.fallbackModelId) : null),
+    }),
   }),
 });
 
@@ -45,13 +53,14 @@ const UpdateModelInput = builder.inputType('UpdateModelInput', {
     description: t.string(),
     maxOutputTokens: t.int(),
     aliases: t.stringList({ description: 'Replaces the aliases: each names this model on every face and must not name another model.' }),
+    fallbackModel: t.string({ description: 'Id or alias of another enabled model, priced no higher on any price, whose fallbacks do not lead back here; null removes it.' }),
   }),
 });
 
 builder.mutationField('updateModel', (t) =>
   t.field({
     type: ModelRef,
-    description: 'Admin: change prices, limits, aliases or availability. Running completions keep the prices they started with.',
+    description: 'Admin: change prices, limits, aliases, the fallback or availability. Running completions keep the prices they started with.',
     args: { input: t.arg({ type: UpdateModelInput, required: true }) },
     resolve: (_root, { input }, { viewer, domain }) =>
       domain.catalogue.update(viewer, input.id, {
@@ -64,6 +73,7 @@ builder.mutationField('updateModel', (t) =>
         description: input.description,
         maxOutputTokens: input.maxOutputTokens ?? undefined,
         aliases: input.aliases ?? undefined,
+        fallbackModel: input.fallbackModel,
       }),
   }),
 );

@@ -1,0 +1,2 @@
+ALTER TABLE "models" ADD COLUMN "fallback_model_id" text;--> statement-breakpoint
+ALTER TABLE "models" ADD CONSTRAINT "models_fallback_model_id_models_id_fkey" FOREIGN KEY ("fallback_model_id") REFERENCES "models"("id");
