@@ -9,6 +9,7 @@ import { attachWebSocket } from './faces/graphql/websocket.js';
 import { createGraphQLServer } from './faces/graphql/yoga.js';
 import { anthropicRoutes } from './faces/anthropic/anthropic-router.js';
 import { openAIRoutes } from './faces/openai/openai-router.js';
+import { withCors } from './http/cors.js';
 import { opsPaths, opsRoutes } from './http/ops-routes.js';
 import { createPlayground } from './http/playground.js';
 import { withRequestLog } from './http/request-log.js';
@@ -89,7 +90,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     openAIRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
     await createPlayground(logger),
   ];
-  const httpServer: Server = createServer(withRequestLog(logger, opsPaths, routeRequests(routes, (req, res) => void yoga(req, res))));
+  const httpServer: Server = createServer(
+    withRequestLog(logger, opsPaths, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))),
+  );
   // Longer than the usual load balancer idle timeout (60 s), so the server
   // never closes a keep-alive socket a client is about to reuse.
   httpServer.keepAliveTimeout = 65_000;

@@ -48,6 +48,9 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Cross-origin access is decided in front of every face (src/http/cors.ts);
+    // yoga's own would reflect any origin, with credentials.
+    cors: false,
     graphiql: config.graphiql ? graphiqlExamples : false,
     renderGraphiQL: renderLocalGraphiQL,
     maskedErrors: { maskError: createMaskError(logger) },
