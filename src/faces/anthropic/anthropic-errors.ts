@@ -9,6 +9,7 @@ import {
   type FieldPath,
   type Spelling,
 } from '../../domain/errors.js';
+import { anthropicRateLimitHeaders } from './rate-limit-headers.js';
 
 // Anthropic's error body and statuses, which its SDKs turn into typed
 // exceptions (BadRequestError, PaymentRequiredError, RateLimitError, …).
@@ -121,7 +122,7 @@ export function toAnthropicError(error: unknown, spelling: Spelling = anthropicS
   if (error instanceof ModelUnavailableError) return new AnthropicHttpError(404, 'not_found_error', message);
   if (error instanceof BadInputError) return new AnthropicHttpError(400, 'invalid_request_error', message);
   const { status, type, errorCode } = anthropicErrorOf[error.code];
-  if (error instanceof RateLimitedError) return new AnthropicHttpError(status, type, message, { 'retry-after': String(error.retryAfterSeconds) });
+  if (error instanceof RateLimitedError) return new AnthropicHttpError(status, type, message, { 'retry-after': String(error.retryAfterSeconds), ...anthropicRateLimitHeaders(error.window) });
   return new AnthropicHttpError(status, type, message, undefined, errorCode);
 }
 

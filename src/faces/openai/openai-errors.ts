@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { BadInputError, DomainError, dottedPath, IdempotencyKeyReusedError, ModelUnavailableError, RateLimitedError, type ErrorCode, type Spelling } from '../../domain/errors.js';
+import { openAIRateLimitHeaders } from './rate-limit-headers.js';
 
 /** OpenAI's error body, which its SDKs turn into typed exceptions. */
 export interface OpenAIErrorBody {
@@ -72,7 +73,7 @@ export function toOpenAIError(error: unknown): OpenAIHttpError | undefined {
     return new OpenAIHttpError(400, message, 'invalid_request_error', null, param);
   }
   const { status, type, code } = openAIErrorOf[error.code];
-  const headers = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+  const headers = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds), ...openAIRateLimitHeaders(error.window) } : {};
   return new OpenAIHttpError(status, message, type, code, null, headers);
 }
 
