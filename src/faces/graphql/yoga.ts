@@ -19,6 +19,7 @@ import { useDisableIntrospection } from './plugins/introspection.js';
 import { useRefuseNulCharacters } from './plugins/nul-characters.js';
 import { useOperationNameLog } from './plugins/operation-name-log.js';
 import { useRequestParseErrors } from './plugins/request-parse-errors.js';
+import { useSingleConnectionSse } from './plugins/single-connection-sse.js';
 
 export type ServerContext = { req: IncomingMessage; res: ServerResponse };
 export type Yoga = YogaServerInstance<ServerContext, Context>;
@@ -65,6 +66,11 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       useRefuseNulCharacters(),
       useActiveSubscriptions(activeSubscriptions),
       useOperationNameLog(),
+      useSingleConnectionSse({
+        signsIn: async (authorization) => (await domain.authenticator.authenticate(authorization)).kind !== 'anonymous',
+        maxRequestBytes: config.maxRequestBytes,
+        logger,
+      }),
     ],
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
