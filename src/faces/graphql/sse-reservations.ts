@@ -58,8 +58,4 @@ export class SseReservations {
     clearTimeout(this.reservations.get(token)?.expiry);
     this.reservations.delete(token);
   }
-
-  get size(): number {
-    return this.reservations.size;
-  }
 }
