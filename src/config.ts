@@ -55,6 +55,8 @@ const environmentSchema = z.object({
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/, 'use letters, digits and _ : . - only').default('tokenhub:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL: boolean.optional(),
+  // Persisted operations (README, "Trusted documents"): off, or the playground's operations by hash.
+  TRUSTED_DOCUMENTS: z.enum(['off', 'playground']).default('off'),
   INTROSPECTION: boolean.optional(),
   SIMULATOR_TTFT_MS: z.coerce.number().int().min(0).default(300),
   SIMULATOR_INTER_TOKEN_MS: z.coerce.number().int().min(0).default(40),
@@ -112,6 +114,8 @@ export interface Config {
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   graphiql: boolean;
   introspection: boolean;
+  /** Whether the playground sends its operations by hash (other clients send any document either way). */
+  trustedDocuments: 'off' | 'playground';
   shutdownDeadlineMs: number;
   /** How long a finished completion's events stay in memory before replays read Postgres. */
   eventRetentionMs: number;
@@ -185,6 +189,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL ?? development,
     introspection: e.INTROSPECTION ?? development,
+    trustedDocuments: e.TRUSTED_DOCUMENTS,
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
     eventRetentionMs: e.EVENT_RETENTION_MS,
     instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,

@@ -10,6 +10,7 @@ import type { Logger } from '../../logger.js';
 import type { Context } from './context.js';
 import { toGraphQLError } from './errors.js';
 import { graphiqlExamples } from './graphiql-examples.js';
+import type { TrustedDocuments } from './trusted-documents.js';
 import { createLoaders } from './loaders.js';
 import { useActiveSubscriptions, type Counter } from './plugins/active-subscriptions.js';
 import { useArmor } from './plugins/armor.js';
@@ -36,15 +37,16 @@ function renderLocalGraphiQL(options?: GraphiQLOptions): string {
   return graphiqlPage;
 }
 
-/** What the GraphQL face needs: the domain, its settings, a log and a gauge of open subscriptions. */
+/** What the GraphQL face needs: the domain, its settings, a log, a gauge of open subscriptions and any trusted documents. */
 export interface GraphQLFaceDeps {
   domain: Domain;
   config: Pick<Config, 'graphiql' | 'introspection' | 'maxRequestBytes' | 'queryLimits'>;
   logger: Logger;
   activeSubscriptions: Counter;
+  trustedDocuments?: TrustedDocuments;
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions }: GraphQLFaceDeps): Yoga {
+export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, trustedDocuments }: GraphQLFaceDeps): Yoga {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -61,6 +63,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
     plugins: [
       useCsrfPrevention(),
       useRequestParseErrors(),
+      ...(trustedDocuments ? [trustedDocuments.plugin()] : []),
       useArmor(config.queryLimits, { blockFieldSuggestions: !config.introspection }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       useRefuseNulCharacters(),
