@@ -10,7 +10,6 @@ import type { Logger } from '../../logger.js';
 import type { Context } from './context.js';
 import { toGraphQLError } from './errors.js';
 import { graphiqlExamples } from './graphiql-examples.js';
-import type { TrustedDocuments } from './trusted-documents.js';
 import { createLoaders } from './loaders.js';
 import { useActiveSubscriptions, type Counter } from './plugins/active-subscriptions.js';
 import { useArmor } from './plugins/armor.js';
@@ -21,6 +20,7 @@ import { useRefuseNulCharacters } from './plugins/nul-characters.js';
 import { useOperationNameLog } from './plugins/operation-name-log.js';
 import { useRequestParseErrors } from './plugins/request-parse-errors.js';
 import { useSingleConnectionSse } from './plugins/single-connection-sse.js';
+import type { TrustedDocuments } from './trusted-documents.js';
 
 export type ServerContext = { req: IncomingMessage; res: ServerResponse };
 export type Yoga = YogaServerInstance<ServerContext, Context>;

@@ -107,8 +107,13 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
       return refusal(404, 'NOT_FOUND', 'no event stream with this token and these credentials; reserve one with PUT /graphql, and send the same Authorization on every request of the stream');
     }
     if (request.method === 'GET' && request.headers.get('accept') === 'text/event-stream') {
-      reservations.connected(token);
-      serverContext.res?.once('close', () => reservations.released(token));
+      const response = await handler(request);
+      // Not for a second event stream on the same token, which is refused (409).
+      if (response.status === 200) {
+        reservations.connected(token);
+        serverContext.res?.once('close', () => reservations.released(token));
+      }
+      return response;
     }
     if (request.method !== 'POST') return handler(request);
     const forgery = forgeryRefusal(request);
