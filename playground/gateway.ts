@@ -1,7 +1,25 @@
 // The playground's only door to the gateway: queries and mutations over HTTP
 // POST, the token stream over graphql-ws (where the key travels in
-// connectionParams, as the contract says).
+// connectionParams, as the contract says). Its operations are the files in
+// operations/; when the server runs trusted documents it knows them by
+// their hashes, and the page sends those instead of the documents.
 import { createClient, type Client, type FormattedExecutionResult, type SubscribePayload } from 'graphql-ws';
+import cancelOperation from './operations/Cancel.graphql';
+import modelsOperation from './operations/Models.graphql';
+import startOperation from './operations/Start.graphql';
+import streamOperation from './operations/Stream.graphql';
+import viewerOperation from './operations/Viewer.graphql';
+
+type Operation = typeof modelsOperation;
+
+/**
+ * The document, or its hash as a persisted query. graphql-ws wants a query
+ * string in every subscribe message, so it is empty when the hash is sent.
+ */
+function paramsOf(operation: Operation): { query: string; extensions?: { persistedQuery: { version: 1; sha256Hash: string } } } {
+  if (!SEND_OPERATIONS_BY_HASH) return { query: operation.document };
+  return { query: '', extensions: { persistedQuery: { version: 1, sha256Hash: operation.hash } } };
+}
 
 export interface ModelInfo {
   id: string;
@@ -54,7 +72,6 @@ export class GatewayError extends Error {
 }
 
 const endpoint = '/graphql';
-const settledFields = 'id status cost finishReason usage { promptTokens completionTokens estimated } error { code message }';
 
 function firstError(errors: readonly { message: string; extensions?: Record<string, unknown> }[]): GatewayError {
   const [error] = errors;
@@ -62,7 +79,8 @@ function firstError(errors: readonly { message: string; extensions?: Record<stri
   return new GatewayError(error?.message ?? 'the gateway refused the request', typeof code === 'string' ? code : undefined);
 }
 
-async function postQuery<T>(query: string, options: { key?: string; variables?: Record<string, unknown> } = {}): Promise<T> {
+async function postQuery<T>(operation: Operation, options: { key?: string; variables?: Record<string, unknown> } = {}): Promise<T> {
+  const { query, extensions } = paramsOf(operation);
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: {
@@ -70,7 +88,7 @@ async function postQuery<T>(query: string, options: { key?: string; variables?: 
       accept: 'application/graphql-response+json, application/json',
       ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
     },
-    body: JSON.stringify({ query, variables: options.variables }),
+    body: JSON.stringify({ ...(query ? { query } : { extensions }), variables: options.variables }),
   });
   let body: FormattedExecutionResult<T>;
   try {
@@ -85,15 +103,13 @@ async function postQuery<T>(query: string, options: { key?: string; variables?: 
 
 /** The catalogue needs no key; sending none also keeps a bad key from failing it. */
 export async function fetchModels(): Promise<ModelInfo[]> {
-  const data = await postQuery<{ models: ModelInfo[] }>(
-    '{ models { id name inputPricePerMillion outputPricePerMillion enabled recommended maxOutputTokens } }',
-  );
+  const data = await postQuery<{ models: ModelInfo[] }>(modelsOperation);
   return data.models;
 }
 
 /** The key's account, or null for the admin token (which has none). */
 export async function fetchAccount(key: string): Promise<AccountInfo | null> {
-  const data = await postQuery<{ viewer: AccountInfo | null }>('{ viewer { name available } }', { key });
+  const data = await postQuery<{ viewer: AccountInfo | null }>(viewerOperation, { key });
   return data.viewer;
 }
 
@@ -109,16 +125,13 @@ function describeFailure(failure: unknown): GatewayError {
 
 /** Validates, reserves and starts; answers at once with the PENDING completion. */
 export async function startCompletion(key: string, input: CompletionInput): Promise<{ id: string; status: string }> {
-  const data = await postQuery<{ startCompletion: { id: string; status: string } }>(
-    'mutation Start($input: CompletionInput!) { startCompletion(input: $input) { id status } }',
-    { key, variables: { input } },
-  );
+  const data = await postQuery<{ startCompletion: { id: string; status: string } }>(startOperation, { key, variables: { input } });
   return data.startCompletion;
 }
 
 /** The stream then ends with the CANCELLED completion and what it was charged. */
 export async function cancelCompletion(key: string, id: string): Promise<void> {
-  await postQuery('mutation Cancel($id: ID!) { cancelCompletion(id: $id) { id status } }', { key, variables: { id } });
+  await postQuery(cancelOperation, { key, variables: { id } });
 }
 
 /**
@@ -132,12 +145,7 @@ export function streamCompletion(key: string, id: string, onEvent: (event: Strea
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const client: Client = createClient({ url: url.href, connectionParams: { authorization: `Bearer ${key}` }, lazy: true });
   const variables: { id: string; after: number | null } = { id, after: null };
-  const payload: SubscribePayload = {
-    query: `subscription Stream($id: ID!, $after: Int) {
-      completionStream(id: $id, after: $after) { index delta outputTokens cost done completion { ${settledFields} } }
-    }`,
-    variables,
-  };
+  const payload: SubscribePayload = { ...paramsOf(streamOperation), variables };
   const streamed = new Promise<void>((resolve, reject) => {
     client.subscribe<{ completionStream: StreamEvent }>(payload, {
       next: (result) => {

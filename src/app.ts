@@ -6,11 +6,15 @@ import { openDatabase, type DatabaseOptions } from './db/database.js';
 import { openDomain, type Domain } from './domain/domain.js';
 import { buildSchema } from './faces/graphql/schema.js';
 import { attachWebSocket } from './faces/graphql/websocket.js';
+import { TrustedDocuments } from './faces/graphql/trusted-documents.js';
 import { createGraphQLServer } from './faces/graphql/yoga.js';
 import { anthropicRoutes } from './faces/anthropic/anthropic-router.js';
 import { openAIRoutes } from './faces/openai/openai-router.js';
+import { withCors } from './http/cors.js';
 import { opsPaths, opsRoutes } from './http/ops-routes.js';
 import { createPlayground } from './http/playground.js';
+import { bundlePlayground } from './http/playground-bundle.js';
+import { playgroundOperations } from './http/playground-operations.js';
 import { withRequestLog } from './http/request-log.js';
 import { routeRequests } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
@@ -83,15 +87,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const readiness = [{ name: 'database', check: () => database.ping() }];
   if (realtime.shared) readiness.push({ name: 'redis', check: () => realtime.ping() });
 
-  const yoga = createGraphQLServer(buildSchema(), { domain, config, logger, activeSubscriptions: metrics.activeSubscriptions });
+  const trustedDocuments = config.trustedDocuments === 'playground' ? new TrustedDocuments(await playgroundOperations()) : undefined;
+  const yoga = createGraphQLServer(buildSchema(), { domain, config, logger, activeSubscriptions: metrics.activeSubscriptions, trustedDocuments });
   const routes = [
     opsRoutes({ metrics, readiness, logger }),
     // Before the OpenAI face: both live under /v1 (see anthropic-router.ts for which requests are whose).
     anthropicRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
     openAIRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
-    await createPlayground(logger),
+    await createPlayground(logger, () => bundlePlayground({ byHash: trustedDocuments !== undefined })),
   ];
-  const httpServer: Server = createServer(withRequestLog(logger, opsPaths, routeRequests(routes, (req, res) => void yoga(req, res))));
+  const httpServer: Server = createServer(
+    withRequestLog(logger, opsPaths, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))),
+  );
   // Longer than the usual load balancer idle timeout (60 s), so the server
   // never closes a keep-alive socket a client is about to reuse.
   httpServer.keepAliveTimeout = 65_000;
@@ -105,6 +112,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxMessageBytes: config.maxRequestBytes,
     limits: config.websocket,
     signsIn: async (authorization) => (await domain.authenticator.authenticate(authorization)).kind !== 'anonymous',
+    trustedDocuments,
   });
 
   return {

@@ -9,6 +9,27 @@ const boolean = z
 
 const positiveInt = z.coerce.number().int().positive();
 
+/**
+ * CORS_ORIGINS: exact origins (scheme://host[:port]), comma-separated, or a
+ * lone `*`. Written as origins, not patterns: a browser sends its origin
+ * serialised, so one string comparison decides.
+ */
+const corsOrigins = z.string().transform((value, ctx): '*' | string[] => {
+  const listed = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (listed.includes('*')) {
+    if (listed.length > 1) ctx.addIssue({ code: 'custom', message: '* allows every origin and cannot be combined with others' });
+    return '*';
+  }
+  return listed.map((origin) => {
+    const url = URL.parse(origin);
+    if (!url || url.origin === 'null' || url.username || url.password || url.pathname !== '/' || url.search || url.hash || /\/$/.test(origin)) {
+      ctx.addIssue({ code: 'custom', message: `${origin} is not an origin; write scheme://host[:port], without a path` });
+      return origin;
+    }
+    return url.origin;
+  });
+});
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('0.0.0.0'),
@@ -34,11 +55,15 @@ const environmentSchema = z.object({
   UPSTREAM_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   API_KEY_PEPPER: z.string().min(16, 'API_KEY_PEPPER must be at least 16 characters').optional(),
+  // Browser origins that may call /v1 and /graphql (README, "Cross-origin requests").
+  CORS_ORIGINS: corsOrigins.default([]),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'use redis://… or rediss://…').optional(),
   // Also names the Redis connections (CLIENT SETNAME), hence no spaces.
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]*$/, 'use letters, digits and _ : . - only').default('tokenhub:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHIQL: boolean.optional(),
+  // Persisted operations (README, "Trusted documents"): off, or the playground's operations by hash.
+  TRUSTED_DOCUMENTS: z.enum(['off', 'playground']).default('off'),
   INTROSPECTION: boolean.optional(),
   SIMULATOR_TTFT_MS: z.coerce.number().int().min(0).default(300),
   SIMULATOR_INTER_TOKEN_MS: z.coerce.number().int().min(0).default(40),
@@ -92,12 +117,16 @@ export interface Config {
   adminToken: string | undefined;
   /** undefined: generate one and keep it in the database. */
   apiKeyPepper: string | undefined;
+  /** Browser origins that may call /v1 and /graphql: none (no CORS headers), any, or these exactly. */
+  corsOrigins: '*' | readonly string[];
   redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so deployments (or test runs) can share one Redis. */
   redisKeyPrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   graphiql: boolean;
   introspection: boolean;
+  /** Whether the playground sends its operations by hash (other clients send any document either way). */
+  trustedDocuments: 'off' | 'playground';
   shutdownDeadlineMs: number;
   /** How long a finished completion's events stay in memory before replays read Postgres. */
   eventRetentionMs: number;
@@ -167,11 +196,13 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     upstreamBreaker: { threshold: e.UPSTREAM_BREAKER_THRESHOLD, cooldownMs: e.UPSTREAM_BREAKER_COOLDOWN_MS },
     adminToken: e.ADMIN_TOKEN,
     apiKeyPepper: e.API_KEY_PEPPER,
+    corsOrigins: e.CORS_ORIGINS,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     logLevel: e.LOG_LEVEL,
     graphiql: e.GRAPHIQL ?? development,
     introspection: e.INTROSPECTION ?? development,
+    trustedDocuments: e.TRUSTED_DOCUMENTS,
     shutdownDeadlineMs: e.SHUTDOWN_DEADLINE_MS,
     eventRetentionMs: e.EVENT_RETENTION_MS,
     instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,

@@ -1,3 +1,5 @@
+import type { RateWindow } from './access/rate-limiter.js';
+
 // Expected failures of the domain. Each carries the public error code of the
 // contract; the faces map them, everything else is masked.
 //
@@ -145,6 +147,8 @@ export class RateLimitedError extends DomainError {
   constructor(
     text: string | Words,
     readonly retryAfterSeconds: number,
+    /** Set when the key's requestsPerMinute refused it: where its window stands. */
+    readonly window?: RateWindow,
   ) {
     super(text);
   }

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
+import { operationOf } from './playground-operations.js';
 
 const sourceDir = fileURLToPath(new URL('../../playground/', import.meta.url));
 
@@ -8,6 +10,23 @@ export interface PlaygroundFile {
   /** File name, also its URL path below `/`: `index.html`, `playground-<hash>.js`, … */
   name: string;
   contents: Uint8Array;
+}
+
+// `import stream from './operations/Stream.graphql'` gives the page the
+// document and its hash, made by the same function as the server's list.
+const graphqlOperations: Plugin = {
+  name: 'graphql-operations',
+  setup(build) {
+    build.onLoad({ filter: /\.graphql$/ }, async (args) => {
+      const { document, hash } = operationOf(basename(args.path, '.graphql'), await readFile(args.path, 'utf8'));
+      return { contents: `export default ${JSON.stringify({ document, hash })};`, loader: 'js' };
+    });
+  },
+};
+
+export interface BundleOptions {
+  /** The page sends its operations by hash, not as text (TRUSTED_DOCUMENTS is on). */
+  byHash?: boolean;
 }
 
 /**
@@ -19,7 +38,7 @@ export interface PlaygroundFile {
  * esbuild is imported lazily: a server without it (say, installed without dev
  * dependencies) still starts, and only the playground is missing.
  */
-export async function bundlePlayground(): Promise<PlaygroundFile[]> {
+export async function bundlePlayground({ byHash = false }: BundleOptions = {}): Promise<PlaygroundFile[]> {
   const { build } = await import('esbuild');
   const result = await build({
     entryPoints: { playground: join(sourceDir, 'main.ts') },
@@ -36,6 +55,8 @@ export async function bundlePlayground(): Promise<PlaygroundFile[]> {
     legalComments: 'none',
     charset: 'utf8',
     logLevel: 'silent',
+    plugins: [graphqlOperations],
+    define: { SEND_OPERATIONS_BY_HASH: JSON.stringify(byHash) },
   });
   const files: PlaygroundFile[] = result.outputFiles.map((file) => ({ name: basename(file.path), contents: file.contents }));
   const script = files.find((file) => file.name.endsWith('.js'));

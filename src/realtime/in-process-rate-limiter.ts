@@ -1,4 +1,4 @@
-import type { RateLimiter } from '../domain/access/rate-limiter.js';
+import type { RateLimiter, RateLimitHit } from '../domain/access/rate-limiter.js';
 
 const WINDOW_MS = 60_000;
 
@@ -6,7 +6,7 @@ const WINDOW_MS = 60_000;
 export class InProcessRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
-  async hit(keyId: string, perMinute: number): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
+  async hit(keyId: string, perMinute: number): Promise<RateLimitHit> {
     const now = Date.now();
     let window = this.windows.get(keyId);
     if (!window || now - window.start >= WINDOW_MS) {
@@ -16,8 +16,7 @@ export class InProcessRateLimiter implements RateLimiter {
       this.windows.set(keyId, window);
     }
     window.count += 1;
-    const retryAfterSeconds = Math.max(1, Math.ceil((window.start + WINDOW_MS - now) / 1000));
-    return { allowed: window.count <= perMinute, retryAfterSeconds };
+    return { allowed: window.count <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - window.count), resetsAt: new Date(window.start + WINDOW_MS) };
   }
 
   private sweep(now: number): void {

@@ -8,9 +8,10 @@ import type { Browser, Page } from 'playwright-core';
 export class PlaygroundPage {
   private constructor(readonly page: Page) {}
 
-  /** Opens the playground at `baseUrl` and waits for the model list. */
-  static async open(browser: Browser, baseUrl: string, viewport = { width: 1280, height: 800 }): Promise<PlaygroundPage> {
+  /** Opens the playground at `baseUrl` and waits for the model list; `watch` sees the page before it loads. */
+  static async open(browser: Browser, baseUrl: string, viewport = { width: 1280, height: 800 }, watch?: (page: Page) => void): Promise<PlaygroundPage> {
     const page = await browser.newPage({ viewport });
+    watch?.(page);
     await page.goto(baseUrl);
     await page.waitForSelector('#model option[value^="anthropic/"]', { state: 'attached' });
     return new PlaygroundPage(page);

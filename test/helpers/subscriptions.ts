@@ -1,4 +1,4 @@
-import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import type { Client } from 'graphql-ws';
 import type { TestServer } from './server.js';
 
@@ -71,6 +71,40 @@ export function collectSse<T = Record<string, any>>(
           client.dispose();
           resolve(result);
         },
+      },
+    );
+  });
+}
+
+/** A graphql-sse client in single-connection mode: one reservation (PUT) and one event stream for all its operations. */
+export function singleConnectionClient(server: Pick<TestServer, 'graphqlUrl'>, token: string, options: { lazy?: boolean } = {}): SseClient<true> {
+  return createSseClient({ url: server.graphqlUrl, singleConnection: true, headers: { authorization: `Bearer ${token}` }, retryAttempts: 0, ...options });
+}
+
+/** Collects one operation of a graphql-sse client until it completes or errors; `onEvent` may stop it early. */
+export function collectOn<T = Record<string, any>>(
+  client: SseClient<boolean>,
+  query: string,
+  variables: Record<string, unknown> = {},
+  onEvent?: (data: T, stop: () => void) => void,
+): Promise<StreamResult<T>> {
+  return new Promise((resolve, reject) => {
+    const result: StreamResult<T> = { data: [], errors: [] };
+    const stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors) result.errors.push(...(value.errors as never[]));
+          if (value.data) {
+            result.data.push(value.data as T);
+            onEvent?.(value.data as T, () => {
+              stop();
+              resolve(result);
+            });
+          }
+        },
+        error: (error) => (Array.isArray(error) ? resolve({ ...result, errors: [...result.errors, ...(error as never[])] }) : reject(error instanceof Error ? error : new Error(String(error)))),
+        complete: () => resolve(result),
       },
     );
   });

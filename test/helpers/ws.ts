@@ -19,11 +19,12 @@ export function wsRequest<T = Record<string, any>>(
   client: Client,
   query: string,
   variables?: Record<string, unknown>,
+  extensions?: Record<string, unknown>,
 ): Promise<Omit<GraphQLResponse<T>, 'status'>> {
   return new Promise((resolve, reject) => {
     let result: Omit<GraphQLResponse<T>, 'status'> | undefined;
     client.subscribe<T>(
-      { query, variables },
+      { query, variables, extensions },
       {
         next: (value) => {
           result = value as Omit<GraphQLResponse<T>, 'status'>;

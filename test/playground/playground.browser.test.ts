@@ -1,6 +1,7 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMoney } from '../../src/domain/money.js';
+import { playgroundOperations } from '../../src/http/playground-operations.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { startServerWithSimulator } from '../helpers/completions.js';
@@ -10,17 +11,22 @@ import type { TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let simulator: Simulator;
+let trusted: { server: TestServer; simulator: Simulator };
 let browser: Browser;
 beforeAll(async () => {
-  [{ server, simulator }, browser] = await Promise.all([startServerWithSimulator(), launchChromium()]);
+  [{ server, simulator }, trusted, browser] = await Promise.all([
+    startServerWithSimulator(),
+    startServerWithSimulator({ TRUSTED_DOCUMENTS: 'playground' }),
+    launchChromium(),
+  ]);
 });
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
+  await Promise.all([server?.stop(), trusted?.server.stop()]);
 });
 
-async function stored(id: string): Promise<{ status: string; cost: string | null }> {
-  const { rows } = await server.pg.query<{ status: string; cost: string | null }>('select status, cost::text from completions where id = $1', [id]);
+async function stored(id: string, from: TestServer = server): Promise<{ status: string; cost: string | null }> {
+  const { rows } = await from.pg.query<{ status: string; cost: string | null }>('select status, cost::text from completions where id = $1', [id]);
   const row = rows[0];
   if (!row) throw new Error(`no completion ${id} in Postgres`);
   return { status: row.status, cost: row.cost === null ? null : formatMoney(BigInt(row.cost)) };
@@ -84,6 +90,45 @@ describe('the playground at /', () => {
     expect(await playground.text('final-cost')).toBe(row.cost);
     expect(Number(row.cost)).toBeGreaterThan(0);
     expect(await playground.page.getByRole('button', { name: 'Start' }).isEnabled()).toBe(true);
+    await playground.page.close();
+  });
+});
+
+type Sent = { query?: string; extensions?: { persistedQuery?: { version?: number; sha256Hash?: string } } };
+
+/** Every GraphQL operation the page sends, over HTTP and graphql-ws, as it sends them. */
+function recordOperations(page: Page, sent: (Sent & { via: string })[]): void {
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && new URL(request.url()).pathname === '/graphql') sent.push({ via: 'http', ...(request.postDataJSON() as Sent) });
+  });
+  page.on('websocket', (socket) =>
+    socket.on('framesent', ({ payload }) => {
+      const message = JSON.parse(String(payload)) as { type: string; payload?: Sent };
+      if (message.type === 'subscribe') sent.push({ via: 'ws', ...message.payload });
+    }),
+  );
+}
+
+describe('the playground with TRUSTED_DOCUMENTS=playground', () => {
+  it('sends every operation by hash, over HTTP and graphql-ws, and still streams and settles a completion', async () => {
+    const { key } = await fundedCustomer(trusted.server);
+    trusted.simulator.enqueue({ words: 20, ttftMs: 20, interTokenMs: 10 });
+    const sent: (Sent & { via: string })[] = [];
+    const playground = await PlaygroundPage.open(browser, trusted.server.url, undefined, (page) => recordOperations(page, sent));
+    await playground.fill({ key, user: 'By hash, please.' });
+    await playground.start();
+    await playground.waitForStatus('SUCCEEDED');
+    const row = await stored(await playground.text('completion-id'), trusted.server);
+    expect(row.status).toBe('SUCCEEDED');
+    expect(await playground.text('final-cost')).toBe(row.cost);
+    const names = new Map((await playgroundOperations()).map((operation) => [operation.hash, operation.name]));
+    for (const operation of sent) {
+      expect(operation.query || undefined, operation.via).toBeUndefined();
+      expect(operation.extensions?.persistedQuery?.version).toBe(1);
+    }
+    const named = sent.map((operation) => `${operation.via} ${names.get(operation.extensions?.persistedQuery?.sha256Hash ?? '') ?? 'unknown'}`);
+    expect(named).toEqual(expect.arrayContaining(['http Models', 'http Start', 'ws Stream']));
+    expect(named.filter((name) => name.endsWith('unknown'))).toEqual([]);
     await playground.page.close();
   });
 });

@@ -5,6 +5,25 @@
  * across a window boundary; that is the documented price of the simplicity.
  */
 export interface RateLimiter {
-  /** Counts one request; says whether it is within `perMinute` and, if not, when to retry. */
-  hit(keyId: string, perMinute: number): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
+  /** Counts one request against `perMinute`: whether it is within, and where the window stands after it. */
+  hit(keyId: string, perMinute: number): Promise<RateLimitHit>;
+}
+
+/** Where a key stands in its current window: what REST faces report as x-ratelimit-* headers. */
+export interface RateWindow {
+  /** Starts the window allows (the key's requestsPerMinute). */
+  limit: number;
+  /** Starts left in the window after this one: 0 once refused. */
+  remaining: number;
+  /** When the window ends and counting starts again. */
+  resetsAt: Date;
+}
+
+export interface RateLimitHit extends RateWindow {
+  allowed: boolean;
+}
+
+/** Whole seconds until the window resets, at least 1: what retry-after and x-ratelimit-reset say. */
+export function secondsUntilReset(window: RateWindow, now = Date.now()): number {
+  return Math.max(1, Math.ceil((window.resetsAt.getTime() - now) / 1000));
 }

@@ -3,7 +3,7 @@ import { isDataError, UNIQUE_VIOLATION, sqlStateOf, type Database } from '../../
 import type { Logger } from '../../logger.js';
 import { accountFor, assertAccountAccess, assertAccountsAccess, assertSignedIn } from '../access/access-rules.js';
 import type { GuardedStream, KeyWatch } from '../access/key-watch.js';
-import type { RateLimiter } from '../access/rate-limiter.js';
+import { secondsUntilReset, type RateLimiter, type RateWindow } from '../access/rate-limiter.js';
 import type { Viewer } from '../access/viewer.js';
 import type { ApiKey } from '../api-keys/api-key-record.js';
 import { findAccount } from '../accounts/account-record.js';
@@ -83,6 +83,12 @@ function fallbackFor(viewer: Viewer, model: Model, models: readonly Model[], max
   return fallback && (!allowed || allowed.includes(fallback.id)) ? fallback : undefined;
 }
 
+/** A start's completion, and where the key's requestsPerMinute window stands after it (null: not counted, or no limit). */
+export interface Started {
+  completion: Completion;
+  rateWindow: RateWindow | null;
+}
+
 /** How long a cancel sent to another instance waits for the completion to settle there. */
 const REMOTE_CANCEL_WAIT_MS = 10_000;
 
@@ -118,7 +124,7 @@ export class CompletionService {
   private readonly settled = new Set<Promise<void>>();
   /** Set when the process stops: no new completion starts. */
   private draining = false;
-  private readonly starting = new Set<Promise<Completion>>();
+  private readonly starting = new Set<Promise<unknown>>();
 
   private readonly db: Database;
   private readonly catalogue: CatalogueCache;
@@ -158,6 +164,10 @@ export class CompletionService {
    * the first completion and reserves nothing more.
    */
   async start(viewer: Viewer, input: StartInput): Promise<Completion> {
+    return (await this.started(viewer, input)).completion;
+  }
+
+  private async started(viewer: Viewer, input: StartInput): Promise<Started> {
     if (this.draining) throw new UnavailableError('this server is shutting down; retry the request, it will reach another instance or the restarted one');
     // A start that passed the check above is waited for by stop(), so that
     // what it reserves is streamed and settled before the process ends.
@@ -170,7 +180,7 @@ export class CompletionService {
     }
   }
 
-  private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Completion> {
+  private async reserveAndLaunch(viewer: Viewer, input: StartInput): Promise<Started> {
     const accountId = accountFor(viewer, input.accountId);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
     const { model, request: validated } = await this.validated(input);
@@ -180,14 +190,14 @@ export class CompletionService {
     const fingerprint = fingerprintOf(request);
     const earlier = () => (idempotencyKey ? this.earlierStart(accountId, idempotencyKey, fingerprint) : Promise.resolve(undefined));
     const retried = await earlier();
-    if (retried) return retried;
+    if (retried) return { completion: retried, rateWindow: null };
     assertModelAllowed(viewer, model);
     // Before the start is counted and anything is reserved: a model whose
     // circuit breaker is open (and its fallback's too) is refused at once.
     const route = this.upstream.route(model, fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens));
     let launched = false;
     try {
-      if (viewer.kind === 'apiKey') await this.countStart(viewer.apiKey);
+      const rateWindow = viewer.kind === 'apiKey' ? await this.countStart(viewer.apiKey) : null;
       let completion: Completion = {
         id: randomUUID(),
         accountId,
@@ -238,7 +248,7 @@ export class CompletionService {
         : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
       switch (reservation.type) {
         case 'earlier':
-          return reservation.completion;
+          return { completion: reservation.completion, rateWindow };
         case 'insufficient-credits':
           // Only the admin names an account, which may not exist.
           if (viewer.kind === 'admin' && !(await findAccount(this.db, accountId))) throw new NotFoundError(`no account ${accountId}`);
@@ -256,7 +266,7 @@ export class CompletionService {
       this.balances.publish(completion.accountId);
       launched = true;
       await this.launch(completion, request, route);
-      return completion;
+      return { completion, rateWindow };
     } finally {
       // A start that reserved nothing, or returned an earlier completion, makes no call.
       if (!launched) route.permit.released();
@@ -324,14 +334,18 @@ export class CompletionService {
   /**
    * requestsPerMinute counts completions started, on every face, however
    * many a request starts (aliased mutations); an idempotent retry that
-   * returns the first completion starts none.
+   * returns the first completion starts none. Returns where the key's
+   * window stands after this start (null for a key without the limit), and
+   * a refusal carries it too: the REST faces report both in headers.
    */
-  private async countStart(apiKey: ApiKey): Promise<void> {
-    if (apiKey.requestsPerMinute === null) return;
-    const { allowed, retryAfterSeconds } = await this.rateLimiter.hit(apiKey.id, apiKey.requestsPerMinute);
+  private async countStart(apiKey: ApiKey): Promise<RateWindow | null> {
+    if (apiKey.requestsPerMinute === null) return null;
+    const { allowed, ...window } = await this.rateLimiter.hit(apiKey.id, apiKey.requestsPerMinute);
     if (!allowed) {
-      throw new RateLimitedError(`this API key may start ${apiKey.requestsPerMinute} completions per minute; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
+      const retryAfterSeconds = secondsUntilReset(window);
+      throw new RateLimitedError(`this API key may start ${apiKey.requestsPerMinute} completions per minute; retry in ${retryAfterSeconds} s`, retryAfterSeconds, window);
     }
+    return window;
   }
 
   /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
@@ -550,12 +564,13 @@ export class CompletionService {
 
   /**
    * Starts a completion (as `start`) and follows its events from the first:
-   * what a face that answers with the stream itself needs.
+   * what a face that answers with the stream itself needs, with where the
+   * key's requestsPerMinute window stands after the start.
    */
-  async startStreaming(viewer: Viewer, input: StartInput): Promise<{ completion: Completion; events: GuardedStream<CompletionEvent> }> {
+  async startStreaming(viewer: Viewer, input: StartInput): Promise<Started & { events: GuardedStream<CompletionEvent> }> {
     this.keyWatch.assertRoom(viewer);
-    const completion = await this.start(viewer, input);
-    return { completion, events: this.keyWatch.guard(viewer, await this.follow(completion, -1)) };
+    const { completion, rateWindow } = await this.started(viewer, input);
+    return { completion, rateWindow, events: this.keyWatch.guard(viewer, await this.follow(completion, -1)) };
   }
 
   /** The events of a completion already read (and access-checked). */

@@ -4,12 +4,14 @@ import {
   DomainError,
   dottedPath,
   ModelUnavailableError,
+  RateLimitedError,
   retryAfterOf,
   UpstreamUnavailableError,
   type ErrorCode,
   type FieldPath,
   type Spelling,
 } from '../../domain/errors.js';
+import { anthropicRateLimitHeaders } from './rate-limit-headers.js';
 
 // Anthropic's error body and statuses, which its SDKs turn into typed
 // exceptions (BadRequestError, PaymentRequiredError, RateLimitError, …).
@@ -125,7 +127,11 @@ export function toAnthropicError(error: unknown, spelling: Spelling = anthropicS
   // which its SDKs and Claude Code retry after the retry-after given.
   const { status, type, errorCode } = error instanceof UpstreamUnavailableError ? ({ status: 529, type: 'overloaded_error' } as const) : anthropicErrorOf[error.code];
   const retryAfter = retryAfterOf(error);
-  return new AnthropicHttpError(status, type, message, retryAfter === undefined ? undefined : retryAfterHeader(retryAfter), errorCode);
+  const headers = {
+    ...(retryAfter === undefined ? {} : retryAfterHeader(retryAfter)),
+    ...(error instanceof RateLimitedError && error.window ? anthropicRateLimitHeaders(error.window) : {}),
+  };
+  return new AnthropicHttpError(status, type, message, Object.keys(headers).length > 0 ? headers : undefined, errorCode);
 }
 
 /** `retry-after` in whole seconds, which the SDKs and Claude Code wait before retrying. */

@@ -14,6 +14,7 @@ import { idempotencyKeyOf, readJsonBody, requestIdOf, sendError } from './anthro
 import { parseMessagesRequest } from './message-request.js';
 import { messageOf, terminalErrorOf } from './message-response.js';
 import { MessageEventStream, type StreamEvent } from './message-stream.js';
+import { anthropicRateLimitHeaders } from './rate-limit-headers.js';
 
 // POST /v1/messages: the same CompletionService.startStreaming as every
 // face (validation, reservation, limits, idempotency), with maxTokens fitted
@@ -51,7 +52,7 @@ export async function handleMessages(face: AnthropicFaceDeps, viewer: Viewer, re
   requireApiKey(viewer);
   const client = new ClientPresence(res);
   const request = parseMessagesRequest(await readJsonBody(req, face.maxRequestBytes), idempotencyKeyOf(req));
-  const { completion, events } = await face.domain.completions.startStreaming(viewer, request.input).catch((error: unknown) => {
+  const { completion, events, rateWindow } = await face.domain.completions.startStreaming(viewer, request.input).catch((error: unknown) => {
     throw toAnthropicError(error, anthropicSpelling(request.origins)) ?? error;
   });
   const log = face.logger.child({ completionId: completion.id, transport: 'anthropic' });
@@ -66,7 +67,7 @@ export async function handleMessages(face: AnthropicFaceDeps, viewer: Viewer, re
   // A stream the domain ended (the key was revoked) answers its error; the
   // completion is cancelled, as for a client that left: nobody will read it.
   const ended = () => face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel a completion whose stream ended'));
-  const headers = { 'x-completion-id': completion.id, 'x-tokenhub-max-tokens': String(maxTokensOf(completion)) };
+  const headers = () => ({ 'x-completion-id': completion.id, 'x-tokenhub-max-tokens': String(maxTokensOf(completion)), ...anthropicRateLimitHeaders(rateWindow) });
   if (request.stream) {
     await streamEvents(req, res, client, events, new MessageEventStream(completion, request.model), headers, log, ended);
     return;
@@ -76,8 +77,8 @@ export async function handleMessages(face: AnthropicFaceDeps, viewer: Viewer, re
     throw error;
   });
   if (client.gone) return;
-  if (settled?.status === 'SUCCEEDED') sendJson(res, 200, messageOf(settled, request.model), headers);
-  else sendError(res, req, settled ? terminalErrorOf(settled) : endedEarly(completion.id), headers);
+  if (settled?.status === 'SUCCEEDED') sendJson(res, 200, messageOf(settled, request.model), headers());
+  else sendError(res, req, settled ? terminalErrorOf(settled) : endedEarly(completion.id), headers());
 }
 
 async function settledOf(events: GuardedStream<CompletionEvent>): Promise<Completion | undefined> {
@@ -97,7 +98,8 @@ async function streamEvents(
   client: ClientPresence,
   events: GuardedStream<CompletionEvent>,
   stream: MessageEventStream,
-  headers: Record<string, string>,
+  /** The answer's headers, made when they are sent (x-ratelimit-reset counts from then). */
+  headers: () => Record<string, string>,
   log: Logger,
   ended: () => Promise<unknown>,
 ): Promise<void> {
@@ -126,11 +128,11 @@ async function streamEvents(
     if (result === CLIENT_GONE) return;
     if (result !== PING_DUE && (result.done || (result.value.done && result.value.completion?.status !== 'SUCCEEDED'))) {
       const settled = result.done ? undefined : result.value.completion;
-      sendError(res, req, settled ? terminalErrorOf(settled) : endedEarly(stream.id), headers);
+      sendError(res, req, settled ? terminalErrorOf(settled) : endedEarly(stream.id), headers());
       return;
     }
     res.writeHead(200, {
-      ...headers,
+      ...headers(),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       // Proxies such as nginx would otherwise buffer the stream.
@@ -164,7 +166,7 @@ async function streamEvents(
     const answer = toAnthropicError(error);
     if (!answer) log.error({ err: error }, 'unexpected error while streaming an Anthropic message');
     if (!res.headersSent) {
-      sendError(res, req, answer ?? internalError(), headers);
+      sendError(res, req, answer ?? internalError(), headers());
       return;
     }
     if (!client.gone) await send({ ...(answer ?? internalError()).body(requestIdOf(req)) });

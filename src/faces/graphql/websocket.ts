@@ -4,6 +4,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocketLimits } from '../../config.js';
 import { ConnectionGuard } from './connection-guard.js';
+import type { TrustedDocuments } from './trusted-documents.js';
 import type { Yoga } from './yoga.js';
 
 type EnvelopedArgs = ExecutionArgs & {
@@ -67,6 +68,8 @@ export interface WebSocketOptions {
   limits: WebSocketLimits;
   /** Whether credentials (an Authorization value) name a viewer; throws when they are invalid. */
   signsIn(authorization: string | undefined): Promise<boolean>;
+  /** Documents sent by hash, as over HTTP (yoga's onParams does not run here). */
+  trustedDocuments?: TrustedDocuments;
 }
 
 export function attachWebSocket(httpServer: Server, yoga: Yoga, options: WebSocketOptions): { close(): Promise<void> } {
@@ -102,7 +105,7 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga, options: WebSock
         });
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(options.trustedDocuments ? options.trustedDocuments.documentOf(payload) : payload.query);
         } catch (error) {
           return [wireError(error, 'GRAPHQL_PARSE_FAILED')];
         }

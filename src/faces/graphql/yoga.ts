@@ -20,6 +20,8 @@ import { useDisableIntrospection } from './plugins/introspection.js';
 import { useRefuseNulCharacters } from './plugins/nul-characters.js';
 import { useOperationNameLog } from './plugins/operation-name-log.js';
 import { useRequestParseErrors } from './plugins/request-parse-errors.js';
+import { useSingleConnectionSse } from './plugins/single-connection-sse.js';
+import type { TrustedDocuments } from './trusted-documents.js';
 
 export type ServerContext = { req: IncomingMessage; res: ServerResponse };
 export type Yoga = YogaServerInstance<ServerContext, Context>;
@@ -36,19 +38,23 @@ function renderLocalGraphiQL(options?: GraphiQLOptions): string {
   return graphiqlPage;
 }
 
-/** What the GraphQL face needs: the domain, its settings, a log and a gauge of open subscriptions. */
+/** What the GraphQL face needs: the domain, its settings, a log, a gauge of open subscriptions and any trusted documents. */
 export interface GraphQLFaceDeps {
   domain: Domain;
   config: Pick<Config, 'graphiql' | 'introspection' | 'maxRequestBytes' | 'queryLimits'>;
   logger: Logger;
   activeSubscriptions: Counter;
+  trustedDocuments?: TrustedDocuments;
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions }: GraphQLFaceDeps): Yoga {
+export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, trustedDocuments }: GraphQLFaceDeps): Yoga {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Cross-origin access is decided in front of every face (src/http/cors.ts);
+    // yoga's own would reflect any origin, with credentials.
+    cors: false,
     graphiql: config.graphiql ? graphiqlExamples : false,
     renderGraphiQL: renderLocalGraphiQL,
     maskedErrors: { maskError: createMaskError(logger) },
@@ -58,12 +64,18 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
     plugins: [
       useCsrfPrevention(),
       useRequestParseErrors(),
+      ...(trustedDocuments ? [trustedDocuments.plugin()] : []),
       useArmor(config.queryLimits, { blockFieldSuggestions: !config.introspection }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       useRefuseNulCharacters(),
       useActiveSubscriptions(activeSubscriptions),
       useOperationNameLog(),
       useCompiledSubscriptionEvents(),
+      useSingleConnectionSse({
+        signsIn: async (authorization) => (await domain.authenticator.authenticate(authorization)).kind !== 'anonymous',
+        maxRequestBytes: config.maxRequestBytes,
+        logger,
+      }),
     ],
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),

@@ -12,6 +12,7 @@ import { chatCompletionOf, ChunkStream, terminalErrorOf } from './chat-response.
 import { readJsonBody, sendError } from './http-json.js';
 import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
 import type { OpenAIFaceDeps } from './openai-face.js';
+import { openAIRateLimitHeaders } from './rate-limit-headers.js';
 
 // POST /v1/chat/completions: the same CompletionService.startStreaming as the
 // startCompletion mutation (validation, reservation, idempotency), then the
@@ -50,7 +51,7 @@ export async function handleChatCompletion(face: OpenAIFaceDeps, viewer: Viewer,
   requireApiKey(viewer);
   const client = new ClientPresence(res);
   const request = parseChatRequest(await readJsonBody(req, face.maxRequestBytes), idempotencyKeyOf(req));
-  const { completion, events } = await face.domain.completions.startStreaming(viewer, request.input);
+  const { completion, events, rateWindow } = await face.domain.completions.startStreaming(viewer, request.input);
   const log = face.logger.child({ completionId: completion.id, transport: 'rest' });
   client.whenGone(() => {
     if (request.input.idempotencyKey) {
@@ -63,9 +64,10 @@ export async function handleChatCompletion(face: OpenAIFaceDeps, viewer: Viewer,
   // A stream the domain ended (the key was revoked) answers its error; the
   // completion is cancelled, as for a client that left: nobody will read it.
   const ended = () => face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel a completion whose stream ended'));
-  const headers = { 'x-completion-id': completion.id };
+  // Made when they are sent: x-ratelimit-reset counts from then.
+  const headers = () => ({ 'x-completion-id': completion.id, ...openAIRateLimitHeaders(rateWindow) });
   if (request.stream) {
-    await streamChunks(res, client, events, new ChunkStream(completion, request.includeUsage), headers, log, ended);
+    await streamChunks(res, client, events, new ChunkStream(completion, request.includeUsage), headers(), log, ended);
     return;
   }
   const settled = await settledOf(events).catch(async (error: unknown) => {
@@ -73,8 +75,8 @@ export async function handleChatCompletion(face: OpenAIFaceDeps, viewer: Viewer,
     throw error;
   });
   if (client.gone) return;
-  if (settled?.status === 'SUCCEEDED') sendJson(res, 200, chatCompletionOf(settled), headers);
-  else sendError(res, settled ? terminalErrorOf(settled) : endedEarly(completion.id), headers);
+  if (settled?.status === 'SUCCEEDED') sendJson(res, 200, chatCompletionOf(settled), headers());
+  else sendError(res, settled ? terminalErrorOf(settled) : endedEarly(completion.id), headers());
 }
 
 async function settledOf(events: GuardedStream<CompletionEvent>): Promise<Completion | undefined> {

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { BadInputError, DomainError, dottedPath, IdempotencyKeyReusedError, ModelUnavailableError, retryAfterOf, type ErrorCode, type Spelling } from '../../domain/errors.js';
+import { BadInputError, DomainError, dottedPath, IdempotencyKeyReusedError, ModelUnavailableError, RateLimitedError, retryAfterOf, type ErrorCode, type Spelling } from '../../domain/errors.js';
+import { openAIRateLimitHeaders } from './rate-limit-headers.js';
 
 /** OpenAI's error body, which its SDKs turn into typed exceptions. */
 export interface OpenAIErrorBody {
@@ -72,7 +73,8 @@ export function toOpenAIError(error: unknown): OpenAIHttpError | undefined {
     return new OpenAIHttpError(400, message, 'invalid_request_error', null, param);
   }
   const { status, type, code } = openAIErrorOf[error.code];
-  return new OpenAIHttpError(status, message, type, code, null, retryAfterHeader(retryAfterOf(error)));
+  const window = error instanceof RateLimitedError && error.window ? openAIRateLimitHeaders(error.window) : {};
+  return new OpenAIHttpError(status, message, type, code, null, { ...retryAfterHeader(retryAfterOf(error)), ...window });
 }
 
 /** `retry-after` when the gateway knows when to come back (its own rate limit, an open breaker, the upstream's 429). */
