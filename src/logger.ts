@@ -34,7 +34,7 @@ const carriesQuery = (e: object): e is { query: unknown; params: unknown; messag
 export function serializeError(error: unknown): unknown {
   const chain = causeChain(error);
   const failed = chain.find(carriesQuery);
-  if (!failed) return pino.stdSerializers.err(error as Error);
+  if (!failed) return withoutObjects(pino.stdSerializers.err(error as Error));
   const { name = 'Error', message: ownMessage, stack = '' } = error as Partial<Error>;
   const query = String(failed.query);
   const message = `Failed query: ${query}`;
@@ -49,6 +49,21 @@ export function serializeError(error: unknown): unknown {
     code: chain.map((e) => (e as { code?: unknown }).code).find((code) => typeof code === 'string'),
     stack: `${name}: ${message}${frames}`,
   };
+}
+
+/**
+ * An error's own fields that are objects are libraries' handles, not facts
+ * about the failure: pg-pool hangs the whole client (its connection
+ * parameters, sockets, type tables) on an idle connection's error. Only
+ * scalar fields stay, and the errors an AggregateError holds (pino has
+ * serialised those, and folded any cause into the message and stack).
+ */
+function withoutObjects(serialized: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(serialized)) {
+    if (value === null || typeof value !== 'object' || key === 'aggregateErrors') kept[key] = value;
+  }
+  return kept;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {

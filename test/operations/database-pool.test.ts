@@ -30,14 +30,26 @@ it('cancels a statement that runs past DATABASE_STATEMENT_TIMEOUT_MS instead of 
   }
 });
 
-it('logs an idle connection that the database closed', async () => {
+/** Closes the gateway's idle connections from the server side; resolves with the warnings they caused. */
+async function terminateIdleConnections(): Promise<string[]> {
   await createAccount(server);
   await server.pg.query(
     `select pg_terminate_backend(pid) from pg_stat_activity
      where datname = current_database() and pid <> pg_backend_pid() and state = 'idle'`,
   );
-  for (let attempt = 0; attempt < 50 && !server.logs.some((line) => line.includes('"code":"57P01"')); attempt++) {
+  const closed = () => server.logs.filter((line) => line.includes('"code":"57P01"'));
+  for (let attempt = 0; attempt < 50 && closed().length === 0; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  expect(server.logs.filter((line) => line.includes('"code":"57P01"')).map((line) => JSON.parse(line).level)).toContain(40);
+  return closed();
+}
+
+it('logs an idle connection that the database closed', async () => {
+  expect((await terminateIdleConnections()).map((line) => JSON.parse(line).level)).toContain(40);
+});
+
+it('logs a closed idle connection as its error alone, not the pool client that held it', async () => {
+  const [line] = await terminateIdleConnections();
+  expect(Object.keys(JSON.parse(line!).err).sort()).toEqual(expect.arrayContaining(['code', 'message', 'stack', 'type']));
+  expect(line).not.toMatch(/connectionParameters|"client"|_queryQueue/);
 });
