@@ -85,6 +85,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Its log (stdout) piped to the caller, to be read from `process.stdout`, instead of shown. */
   captureLogs?: boolean;
+  /** Opens the inspector on this loopback port (see inspector-gc.ts). */
+  inspectPort?: number;
 }
 
 /**
@@ -93,10 +95,11 @@ export interface GatewayOptions {
  */
 export async function startGateway(options: GatewayOptions): Promise<Child> {
   const cwd = options.sourceDir ?? repoRoot;
-  const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const flags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  if (options.inspectPort !== undefined) flags.push(`--inspect=127.0.0.1:${options.inspectPort}`);
   if (options.entry === 'compiled') execFileSync(globalThis.process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd, stdio: 'inherit' });
   const entry = options.entry === 'compiled' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
-  const process = spawn(globalThis.process.execPath, [...profiling, ...entry], {
+  const process = spawn(globalThis.process.execPath, [...flags, ...entry], {
     cwd,
     // Its banner (stderr) shows in the benchmark's output, and so does any warning it logs (stdout) unless captured.
     stdio: ['ignore', options.captureLogs ? 'pipe' : 'inherit', 'inherit'],

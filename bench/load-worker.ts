@@ -61,12 +61,26 @@ async function run({ cell, clients }: PreparedCell, startAt: number): Promise<Ce
   return result;
 }
 
-let idleClose: (() => void) | undefined;
+/** What closes each batch of idle subscriptions opened so far. */
+const idleClosers: (() => void)[] = [];
+/**
+ * Sockets connecting at once. A thousand opened in the same instant would
+ * all be waiting for their connection_init together, which is what the
+ * gateway's cap on such sockets is there to refuse; tabs open over time.
+ */
+const WS_WAVE = 100;
+
+function describeFailure(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const closed = error as { code?: unknown; reason?: unknown } | null;
+  if (closed && typeof closed === 'object' && 'code' in closed) return `closed ${String(closed.code)} ${String(closed.reason ?? '')}`.trim();
+  return JSON.stringify(error);
+}
 
 /** Opens subscriptions on completions that produce nothing, and keeps them open until told. */
 async function openIdle(idle: IdleSpec, endpoints: Endpoints): Promise<string[]> {
   const failures: string[] = [];
-  const note = (error: unknown): void => void failures.push(error instanceof Error ? error.message : JSON.stringify(error));
+  const note = (error: unknown): void => void failures.push(describeFailure(error));
   const ids = idle.completionIds;
   if (idle.transport === 'sse') {
     const abort = new AbortController();
@@ -77,34 +91,31 @@ async function openIdle(idle: IdleSpec, endpoints: Endpoints): Promise<string[]>
         if (!abort.signal.aborted) note(error);
       });
     }
-    idleClose = () => abort.abort();
+    idleClosers.push(() => abort.abort());
     return failures;
   }
   const clients: Client[] = [];
-  await Promise.all(
-    idle.slots.map(
-      (slot) =>
-        new Promise<void>((resolve) => {
-          const client = createClient({
-            url: endpoints.graphql.replace(/^http/, 'ws'),
-            webSocketImpl: WebSocket,
-            connectionParams: { authorization: `Bearer ${slot.apiKey}` },
-            lazy: false,
-            retryAttempts: 0,
-            onNonLazyError: (error) => {
-              note(error);
-              resolve();
-            },
-            on: { connected: () => resolve() },
-          });
-          clients.push(client);
-          client.subscribe({ query: streamSubscription, variables: { id: ids[slot.index % ids.length] } }, { next: () => undefined, error: note, complete: () => undefined });
-        }),
-    ),
-  );
-  idleClose = () => {
+  idleClosers.push(() => {
     for (const client of clients) void client.dispose();
-  };
+  });
+  const connect = (slot: IdleSpec['slots'][number]) =>
+    new Promise<void>((resolve) => {
+      const client = createClient({
+        url: endpoints.graphql.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${slot.apiKey}` },
+        lazy: false,
+        retryAttempts: 0,
+        onNonLazyError: (error) => {
+          note(error);
+          resolve();
+        },
+        on: { connected: () => resolve() },
+      });
+      clients.push(client);
+      client.subscribe({ query: streamSubscription, variables: { id: ids[slot.index % ids.length] } }, { next: () => undefined, error: note, complete: () => undefined });
+    });
+  for (let i = 0; i < idle.slots.length; i += WS_WAVE) await Promise.all(idle.slots.slice(i, i + WS_WAVE).map(connect));
   return failures;
 }
 
@@ -123,8 +134,7 @@ process.on('message', (message: WorkerRequest) => {
       case 'idle-open':
         return { type: 'idle-opened', failures: await openIdle(message.idle, message.endpoints) };
       case 'idle-close':
-        idleClose?.();
-        idleClose = undefined;
+        for (const close of idleClosers.splice(0)) close();
         return { type: 'idle-closed' };
     }
   };

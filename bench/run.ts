@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
@@ -86,6 +86,7 @@ async function gatewayOn(
   upstream: string,
   cpuProfileDir?: string,
   sourceDir = options['gateway-dir'],
+  inspectPort?: number,
 ): Promise<{ child: Child; graphql: string }> {
   const port = await freePort();
   const child = await startGateway({
@@ -95,6 +96,9 @@ async function gatewayOn(
     port,
     cpuProfileDir,
     sourceDir,
+    inspectPort,
+    // As production runs it; a checkout from before the build step runs from its sources.
+    entry: existsSync(`${sourceDir ?? repoRoot}/scripts/build.mjs`) ? 'compiled' : 'sources',
   });
   children.push(child);
   return { child, graphql: `http://127.0.0.1:${port}/graphql` };
@@ -162,12 +166,11 @@ async function main(): Promise<void> {
     log(`counting Postgres statements per completion (${armNames.filter(isFace).join(', ')})`);
     statements = await measureStatements(counter, { ...baseEndpoints, graphql: gateway.graphql }, armNames, apiKeys[0] as string, agent, quick ? 5 : 10);
     for (const transport of idleCount > 0 ? (['ws', 'sse'] as const) : []) {
-      if (transport === 'sse') {
-        await gateway.child.stop();
-        gateway = await gatewayOn(counter.urlFor(dbUrl), upstream.ready.baseUrl);
-      }
-      log(`opening ${idleCount} idle ${transport} subscriptions`);
-      idle.push(await measureIdleSubscriptions(pool, { ...baseEndpoints, graphql: gateway.graphql }, gateway.child.pid, apiKeys, idleCount, transport, agent));
+      await gateway.child.stop();
+      const inspectPort = await freePort();
+      gateway = await gatewayOn(counter.urlFor(dbUrl), upstream.ready.baseUrl, undefined, undefined, inspectPort);
+      log(`opening 2 × ${idleCount} idle ${transport} subscriptions`);
+      idle.push(await measureIdleSubscriptions(pool, { ...baseEndpoints, graphql: gateway.graphql }, gateway.child.pid, apiKeys, idleCount, transport, agent, inspectPort));
     }
   }
   await gateway.child.stop();
