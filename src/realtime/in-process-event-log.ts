@@ -3,13 +3,30 @@ import { terminalEvent, type CompletionEvent } from '../domain/completions/compl
 import type { CompletionEventLog } from '../domain/completions/event-log.js';
 
 class Stream {
-  readonly events: CompletionEvent[] = [];
+  events: CompletionEvent[] = [];
   readonly waiters = new Set<() => void>();
   /** Cursors attached and not closed. */
   readers = 0;
   /** A producer holding text until a reader asks for more (see holdFor). */
   onReaderWaiting: (() => void) | undefined;
   done = false;
+  /**
+   * Ended and without readers: its events are let go (see release) and
+   * what is left only remembers that it ended.
+   */
+  released = false;
+
+  /**
+   * A finished stream nobody reads any more holds its events for nothing: at
+   * a few hundred completions a second they were most of the process's
+   * memory. A later reader replays the settled row instead (the lookup that
+   * precedes every read already fetched it).
+   */
+  releaseIfUnread(): void {
+    if (!this.done || this.readers > 0) return;
+    this.events = [];
+    this.released = true;
+  }
 }
 
 /**
@@ -52,7 +69,10 @@ class StreamCursor implements AsyncIterableIterator<CompletionEvent> {
   }
 
   async return(): Promise<IteratorResult<CompletionEvent>> {
-    if (!this.closed) this.stream.readers -= 1;
+    if (!this.closed) {
+      this.stream.readers -= 1;
+      this.stream.releaseIfUnread();
+    }
     this.closed = true;
     if (this.wake) {
       this.stream.waiters.delete(this.wake);
@@ -66,7 +86,12 @@ class StreamCursor implements AsyncIterableIterator<CompletionEvent> {
   }
 }
 
-/** The event log of a single instance. Ended logs are kept for `retentionMs`, then read from Postgres. */
+/**
+ * The event log of a single instance. An ended log lets its events go once
+ * no cursor reads it, and is forgotten `retentionMs` later (until then an
+ * append to it still reports the completion lost); readers that come after
+ * are served from Postgres.
+ */
 export class InProcessEventLog implements CompletionEventLog {
   private readonly streams = new Map<string, Stream>();
   private readonly lostHandlers = new Set<(completionId: string) => void>();
@@ -97,6 +122,7 @@ export class InProcessEventLog implements CompletionEventLog {
     }
     for (const wake of stream.waiters) wake();
     stream.waiters.clear();
+    stream.releaseIfUnread();
   }
 
   onLost(handler: (completionId: string) => void): void {
@@ -117,11 +143,12 @@ export class InProcessEventLog implements CompletionEventLog {
 
   async read(completionId: string, after: number): Promise<AsyncIterableIterator<CompletionEvent> | undefined> {
     const stream = this.streams.get(completionId);
-    return stream ? new StreamCursor(stream, after) : undefined;
+    return stream && !stream.released ? new StreamCursor(stream, after) : undefined;
   }
 
   async snapshot(completionId: string): Promise<CompletionEvent[] | undefined> {
-    return this.streams.get(completionId)?.events.slice();
+    const stream = this.streams.get(completionId);
+    return stream && !stream.released ? stream.events.slice() : undefined;
   }
 
   async ping(): Promise<void> {}
