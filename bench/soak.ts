@@ -63,14 +63,14 @@ let pool: pg.Pool | undefined;
 function hostileClients(target: SoakTarget, tally: Tally, signal: AbortSignal): Promise<void>[] {
   const socketLimits = {
     maxSubscriptions: config.websocket.maxSubscriptions,
-    maxStreamsPerKey: config.maxStreamsPerKey,
+    maxStreamsPerKey: config.limits.maxStreamsPerKey,
     connectionInitTimeoutMs: config.websocket.connectionInitTimeoutMs,
     idleTimeoutMs: config.websocket.idleTimeoutMs,
   };
   const clients: [string, () => Promise<void>][] = [
     ['a. balance flood', () => balanceFlood(target, socketLimits, tally, signal)],
     ['b. aliased startCompletion', () => aliasedStarts(target, tally, signal)],
-    ['c. key churn', () => keyChurn(target, config.maxKeysPerAccount, tally, signal)],
+    ['c. key churn', () => keyChurn(target, config.limits.maxKeysPerAccount, tally, signal)],
     ['d. untrusted upstream', () => untrustedUpstream(target, tally, signal)],
     ['e. hostile input', () => hostileInput(target, tally, signal)],
     ['f. sockets', () => idleSockets(target, socketLimits, tally, signal)],
