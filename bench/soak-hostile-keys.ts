@@ -107,7 +107,7 @@ export async function keyChurn(target: SoakTarget, maxKeysPerAccount: number, ta
     let opened!: () => void;
     const firstValue = new Promise<void>((resolve) => (opened = resolve));
     const ended = collectWs(client, balanceQuery, {}, () => opened());
-    // Long enough for graphql-ws's retries of a socket refused with 1013 (f's bursts).
+    // Long enough for graphql-ws's retries of a socket closed with 1013 (pushed out by f's bursts mid-handshake).
     const opening = await within(Promise.race([firstValue.then(() => 'open' as const), ended.then(() => 'ended' as const, () => 'ended' as const)]), 20_000);
     if (opening !== 'open') keys.record(opening === 'ended' ? 'balance subscription ended at once' : 'balance subscription did not open in 20 s');
     live.push({ id: created.apiKey.id, client, ended });
