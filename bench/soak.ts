@@ -14,6 +14,7 @@ import { balanceFlood, idleSockets } from './soak-hostile-sockets.js';
 import { figures, markdown, passed, type Leftovers, type Phases, type SoakResult } from './soak-report.js';
 import { countGatewayLog, sampleGateway } from './soak-samples.js';
 import { Tally } from './soak-tally.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { NORMAL_KEYS, runNormalTraffic, type NormalSamples } from './soak-traffic.js';
 
 // `npm run soak [-- --minutes N | --quick]`: one gateway, built as in
@@ -167,26 +168,11 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // `on`, not `once`: the same Ctrl-C may arrive twice (from the terminal and
-  // relayed by tsx), and tsx's own handler exits at once if none is left.
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping the children`);
-    // Children still running at exit are killed (children.ts).
-    const deadline = setTimeout(() => process.exit(130), 10_000);
-    void cleanup().finally(() => {
-      clearTimeout(deadline);
-      process.exit(130);
-    });
-  });
-}
+const signals = stopOnSignals(cleanup, log);
 
 // While the children stop, the clients still running fail; that is no reason to stop cleaning up.
 process.on('unhandledRejection', (reason) => {
-  if (!stopping) throw reason;
+  if (!signals.stopping) throw reason;
 });
 
 let ok = false;
