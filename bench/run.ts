@@ -14,6 +14,7 @@ import { measureIdleSubscriptions, type IdleFigures } from './idle-phase.js';
 import type { CellSpec, Endpoints } from './protocol.js';
 import { aggregate, detailTable, idleTable, statementsTable, summaryTable, targets, targetsText } from './report.js';
 import { StatementCounter } from './statement-counter.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { percentile } from './stats.js';
 import { WorkerPool } from './worker-pool.js';
 import { measureStatements, type StatementFigures } from './statements-phase.js';
@@ -307,17 +308,7 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping the children`);
-    // Children still running at exit are killed (children.ts).
-    const deadline = setTimeout(() => process.exit(130), 10_000);
-    void cleanup().finally(() => {
-      clearTimeout(deadline);
-      process.exit(130);
-    });
-  });
-}
+stopOnSignals(cleanup, log);
 
 try {
   await main();

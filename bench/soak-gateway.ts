@@ -60,9 +60,10 @@ export function graphql<T = Record<string, any>>(
 /**
  * A graphql-ws client as a frontend has one: `persistent`, one socket kept
  * open between operations (else one per operation, graphql-ws's lazy
- * default); either way retrying a refused connection (1013 "try again
- * later" while anonymous sockets fill the server's cap) as graphql-ws does
- * by default. `onServerClose` hears of every close but the client's own.
+ * default); either way retrying a connection closed with 1013 ("try again
+ * later": past the anonymous cap the server closes its oldest anonymous
+ * socket, which a signed-in one is only while its handshake is under way)
+ * as graphql-ws does by default. `onServerClose` hears of every close but the client's own.
  */
 export function wsClientOf(target: SoakTarget, apiKey: string, options: { persistent?: boolean; onServerClose?: (code: number) => void } = {}): Client {
   return createClient({

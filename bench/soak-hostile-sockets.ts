@@ -89,7 +89,7 @@ class SubscriberSocket {
   }
 }
 
-/** Opens a signed-in socket, retrying while the server refuses it for a while (1013: the anonymous cap, which f fills). */
+/** Opens a signed-in socket, retrying when the server closes it before it signed in (1013: f's bursts over the anonymous cap push out the oldest anonymous sockets). */
 async function openRetrying(target: SoakTarget, apiKey: string, outcomes: ClientTally, onNext: () => void, signal: AbortSignal): Promise<SubscriberSocket | undefined> {
   while (!signal.aborted) {
     const socket = await SubscriberSocket.open(target, apiKey, onNext);
@@ -164,10 +164,10 @@ async function serverClose(socket: WebSocket, timeoutMs: number, signal: AbortSi
 }
 
 const SILENT_BATCH = 20;
-/** With the idle batch, just under WS_MAX_ANONYMOUS_CONNECTIONS (50), so that new sockets of other clients are mostly let in. */
+/** With the idle batch, just under WS_MAX_ANONYMOUS_CONNECTIONS (50), so that only the bursts push sockets out. */
 const SILENT_LANES = 2;
 const IDLE_BATCH = 5;
-/** A batch refused at once (1013) is not retried in a busy loop. */
+/** A batch pushed out at once (1013) is not reopened in a busy loop. */
 const MIN_BATCH_MS = 1_000;
 /** How often one more batch goes over the anonymous cap, for as long as its sockets are held (the init timeout). */
 const BURST_EVERY_MS = 15_000;
@@ -176,8 +176,9 @@ const BURST_EVERY_MS = 15_000;
  * (f) Sockets that never send connection_init, SILENT_BATCH at a time in
  * SILENT_LANES lanes, plus a burst lane every BURST_EVERY_MS that takes the
  * server over WS_MAX_ANONYMOUS_CONNECTIONS (each closed 4408 after
- * WS_CONNECTION_INIT_TIMEOUT_MS, or refused at once with 1013 while the cap
- * is held: other clients' new sockets too, which retry); and sockets that
+ * WS_CONNECTION_INIT_TIMEOUT_MS, or 1013 when newer sockets push the oldest
+ * anonymous ones out over the cap; other clients' sockets only while their
+ * own handshake runs, and they retry); and sockets that
  * initialise without credentials and then idle (closed 4000 after
  * WS_IDLE_TIMEOUT_MS).
  */

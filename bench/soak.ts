@@ -14,6 +14,7 @@ import { balanceFlood, idleSockets } from './soak-hostile-sockets.js';
 import { figures, markdown, passed, type Leftovers, type Phases, type SoakResult } from './soak-report.js';
 import { countGatewayLog, sampleGateway } from './soak-samples.js';
 import { Tally } from './soak-tally.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { NORMAL_KEYS, runNormalTraffic, type NormalSamples } from './soak-traffic.js';
 
 // `npm run soak [-- --minutes N | --quick]`: one gateway, built as in
@@ -38,8 +39,8 @@ const ADMIN_TOKEN = 'soak-admin-token-0123456789';
 
 /**
  * Tight enough that the hostile clients hit every one of them within the
- * run. The init timeout is below the idle timeout, which also closes
- * sockets that never initialise: at 5 s (the default) both, idle won.
+ * run. Sockets that never initialise are closed by the init timeout alone
+ * (the idle timer starts at connection_ack), whichever is shorter.
  */
 const limits = {
   WS_CONNECTION_INIT_TIMEOUT_MS: '3000',
@@ -63,14 +64,14 @@ let pool: pg.Pool | undefined;
 function hostileClients(target: SoakTarget, tally: Tally, signal: AbortSignal): Promise<void>[] {
   const socketLimits = {
     maxSubscriptions: config.websocket.maxSubscriptions,
-    maxStreamsPerKey: config.maxStreamsPerKey,
+    maxStreamsPerKey: config.limits.maxStreamsPerKey,
     connectionInitTimeoutMs: config.websocket.connectionInitTimeoutMs,
     idleTimeoutMs: config.websocket.idleTimeoutMs,
   };
   const clients: [string, () => Promise<void>][] = [
     ['a. balance flood', () => balanceFlood(target, socketLimits, tally, signal)],
     ['b. aliased startCompletion', () => aliasedStarts(target, tally, signal)],
-    ['c. key churn', () => keyChurn(target, config.maxKeysPerAccount, tally, signal)],
+    ['c. key churn', () => keyChurn(target, config.limits.maxKeysPerAccount, tally, signal)],
     ['d. untrusted upstream', () => untrustedUpstream(target, tally, signal)],
     ['e. hostile input', () => hostileInput(target, tally, signal)],
     ['f. sockets', () => idleSockets(target, socketLimits, tally, signal)],
@@ -167,26 +168,11 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // `on`, not `once`: the same Ctrl-C may arrive twice (from the terminal and
-  // relayed by tsx), and tsx's own handler exits at once if none is left.
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping the children`);
-    // Children still running at exit are killed (children.ts).
-    const deadline = setTimeout(() => process.exit(130), 10_000);
-    void cleanup().finally(() => {
-      clearTimeout(deadline);
-      process.exit(130);
-    });
-  });
-}
+const signals = stopOnSignals(cleanup, log);
 
 // While the children stop, the clients still running fail; that is no reason to stop cleaning up.
 process.on('unhandledRejection', (reason) => {
-  if (!stopping) throw reason;
+  if (!signals.stopping) throw reason;
 });
 
 let ok = false;

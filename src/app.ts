@@ -76,12 +76,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     balances: realtime.balances,
     observer: metrics,
     instanceTimeoutMs: realtime.shared ? config.instanceTimeoutMs : undefined,
-    maxKeysPerAccount: config.maxKeysPerAccount,
-    maxCompletionDurationMs: config.maxCompletionDurationMs,
-    settlementGraceMs: config.settlementGraceMs,
-    sweepIntervalMs: config.sweepIntervalMs,
-    keyCheckIntervalMs: config.keyCheckIntervalMs,
-    maxStreamsPerKey: config.maxStreamsPerKey,
+    limits: config.limits,
     logger,
   });
   const readiness = [{ name: 'database', check: () => database.ping() }];

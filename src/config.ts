@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Limits } from './domain/limits.js';
 
 // The only module that reads the environment. Everything else receives a
 // Config, which is also how tests build servers with their own settings.
@@ -135,18 +136,8 @@ export interface Config {
   /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
   maxRequestBytes: number;
   queryLimits: QueryLimits;
-  /** Live (unrevoked, unexpired) API keys an account may hold. */
-  maxKeysPerAccount: number;
-  /** The longest a completion runs before it is cut as if for length. */
-  maxCompletionDurationMs: number;
-  /** How long past that a settlement may be retried before the overdue sweep ends the completion. */
-  settlementGraceMs: number;
-  /** How often each instance sweeps for completions that must end (and beats, with Redis). */
-  sweepIntervalMs: number;
-  /** How often each instance checks that the keys holding streams open are still live. */
-  keyCheckIntervalMs: number;
-  /** Streams one key may hold open on one instance. */
-  maxStreamsPerKey: number;
+  /** What the domain bounds: keys and streams held, how long completions and their settlements may take. */
+  limits: Limits;
   websocket: WebSocketLimits;
 }
 
@@ -214,12 +205,14 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       cost: e.QUERY_MAX_COST,
       directives: e.QUERY_MAX_DIRECTIVES,
     },
-    maxKeysPerAccount: e.MAX_KEYS_PER_ACCOUNT,
-    maxCompletionDurationMs: e.MAX_COMPLETION_DURATION_MS,
-    settlementGraceMs: e.SETTLEMENT_GRACE_MS,
-    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
-    keyCheckIntervalMs: e.KEY_CHECK_INTERVAL_MS,
-    maxStreamsPerKey: e.MAX_STREAMS_PER_KEY,
+    limits: {
+      maxKeysPerAccount: e.MAX_KEYS_PER_ACCOUNT,
+      maxStreamsPerKey: e.MAX_STREAMS_PER_KEY,
+      maxCompletionDurationMs: e.MAX_COMPLETION_DURATION_MS,
+      settlementGraceMs: e.SETTLEMENT_GRACE_MS,
+      sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+      keyCheckIntervalMs: e.KEY_CHECK_INTERVAL_MS,
+    },
     websocket: {
       maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
       connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,

@@ -21,6 +21,7 @@ import { ResilientUpstream } from './completions/resilient-upstream.js';
 import type { RetryPolicy } from './completions/upstream-retry.js';
 import type { UpstreamClient } from './completions/upstream.js';
 import { CreditService } from './credits/credit-service.js';
+import type { Limits } from './limits.js';
 import { UsageService } from './usage/usage-service.js';
 
 /** What the domain needs from the app: storage, the upstream, the realtime ports and observers. */
@@ -45,22 +46,8 @@ export interface DomainDeps {
    * undefined: this is the only instance.
    */
   instanceTimeoutMs: number | undefined;
-  /** Live API keys an account may hold. */
-  maxKeysPerAccount: number;
-  /** The longest a completion may run before it is cut. */
-  maxCompletionDurationMs: number;
-  /** How long past that its settlement may take before the overdue sweep ends it. */
-  settlementGraceMs: number;
-  /** How often the sweeps run. */
-  sweepIntervalMs: number;
-  /**
-   * How often each instance checks that the keys holding streams are still
-   * live, and how long it trusts a key it read (a change made on another
-   * instance is seen within this).
-   */
-  keyCheckIntervalMs: number;
-  /** Streams (subscriptions, REST streams) a key may hold open on this instance. */
-  maxStreamsPerKey: number;
+  /** What callers may hold and how long things may take. */
+  limits: Limits;
   logger: Logger;
 }
 
@@ -81,13 +68,13 @@ export interface Domain {
 }
 
 export async function openDomain(deps: DomainDeps): Promise<Domain> {
-  const { db, logger } = deps;
+  const { db, logger, limits } = deps;
   await seedCatalogue(db);
   const hasher = new ApiKeyHasher(await loadPepper(db, deps.apiKeyPepper));
   const cache = new CatalogueCache(db);
   const instanceId = randomUUID();
-  const keyWatch = new KeyWatch(db, deps.keyCheckIntervalMs, deps.maxStreamsPerKey, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
-  const overdueAfterMs = deps.maxCompletionDurationMs + deps.settlementGraceMs;
+  const keyWatch = new KeyWatch(db, limits.keyCheckIntervalMs, limits.maxStreamsPerKey, (error) => logger.warn({ err: error }, 'could not check the keys holding streams; the next check retries'));
+  const overdueAfterMs = limits.maxCompletionDurationMs + limits.settlementGraceMs;
   const breakers = new CircuitBreakers(deps.upstreamBreaker, (upstreamModel, change) => {
     deps.observer.breakerChanged(upstreamModel, change);
     if (change === 'opened') {
@@ -95,21 +82,21 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
     } else logger.info({ upstreamModel }, 'an upstream model answered again; its circuit breaker closed');
   });
   const upstream = new ResilientUpstream(deps.upstream, breakers, deps.upstreamRetry, deps.observer);
-  const completions = new CompletionService({ ...deps, upstream, catalogue: cache, instanceId, keyWatch, maxDurationMs: deps.maxCompletionDurationMs, overdueAfterMs });
+  const completions = new CompletionService({ ...deps, upstream, catalogue: cache, instanceId, keyWatch, maxDurationMs: limits.maxCompletionDurationMs, overdueAfterMs });
   // Completions a dead process left running, or that outlived their bound,
   // are settled INTERRUPTED; their event logs get a terminal event, so that
   // waiting subscribers end too.
   const instance = new InstanceRegistration(
     db,
     instanceId,
-    { sharedTimeoutMs: deps.instanceTimeoutMs, overdueAfterMs, sweepIntervalMs: deps.sweepIntervalMs },
+    { sharedTimeoutMs: deps.instanceTimeoutMs, overdueAfterMs, sweepIntervalMs: limits.sweepIntervalMs },
     (ids) => completions.endInterrupted(ids),
     () => completions.abortLost(),
     (error) => logger.warn({ err: error }, 'an instance sweep failed; the next one retries'),
   );
   await instance.start();
   keyWatch.start();
-  const authenticator = new Authenticator(db, hasher, deps.adminToken, deps.keyCheckIntervalMs, (error) => logger.warn({ err: error }, 'could not record API key use'));
+  const authenticator = new Authenticator(db, hasher, deps.adminToken, limits.keyCheckIntervalMs, (error) => logger.warn({ err: error }, 'could not record API key use'));
   const keyChanged = (keyId: string, change: 'revoked' | 'updated') => {
     authenticator.forget(keyId);
     if (change === 'revoked') keyWatch.revoked(keyId);
@@ -117,7 +104,7 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
   return {
     authenticator,
     accounts: new AccountService(db, deps.balances, keyWatch, (error) => logger.warn({ err: error }, 'could not follow a balance; the next change retries')),
-    apiKeys: new ApiKeyService(db, hasher, cache, deps.maxKeysPerAccount, keyChanged),
+    apiKeys: new ApiKeyService(db, hasher, cache, limits.maxKeysPerAccount, keyChanged),
     credits: new CreditService(db, deps.balances),
     catalogue: new CatalogueService(db, cache),
     usage: new UsageService(db),

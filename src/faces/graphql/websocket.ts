@@ -87,10 +87,11 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga, options: WebSock
       // A connection whose credentials name nobody (none, or bad ones) is
       // held as anonymous: capped, closed when idle, and each of its
       // operations refused with the reason (UNAUTHENTICATED) but public ones.
+      // graphql-ws sends connection_ack as soon as this returns.
       onConnect: async (ctx) => {
         const authorization = authorizationOf(ctx.connectionParams);
         const signedIn = await options.signsIn(typeof authorization === 'string' ? authorization : undefined).catch(() => false);
-        if (signedIn) guard.signedIn(ctx.extra.socket);
+        guard.acknowledged(ctx.extra.socket, signedIn);
         return true;
       },
       onComplete: (ctx, id) => guard.ended(ctx.extra.socket, id),

@@ -21,6 +21,7 @@ import { useRefuseNulCharacters } from './plugins/nul-characters.js';
 import { useOperationNameLog } from './plugins/operation-name-log.js';
 import { useRequestParseErrors } from './plugins/request-parse-errors.js';
 import { useSingleConnectionSse } from './plugins/single-connection-sse.js';
+import { useStartCompletionAlone } from './plugins/start-completion-alone.js';
 import type { TrustedDocuments } from './trusted-documents.js';
 
 export type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -67,6 +68,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       ...(trustedDocuments ? [trustedDocuments.plugin()] : []),
       useArmor(config.queryLimits, { blockFieldSuggestions: !config.introspection }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useStartCompletionAlone(),
       useRefuseNulCharacters(),
       useActiveSubscriptions(activeSubscriptions),
       useOperationNameLog(),

@@ -48,7 +48,7 @@ builder.queryField('completion', (t) =>
 builder.mutationFields((t) => ({
   startCompletion: t.field({
     type: CompletionRef,
-    description: 'Validates, reserves the worst-case cost and starts streaming from the upstream; returns at once. Follow it with completionStream.',
+    description: 'Validates, reserves the worst-case cost and starts streaming from the upstream; returns at once. Follow it with completionStream. Must be the only field of its mutation.',
     args: { input: t.arg({ type: CompletionInput, required: true }) },
     resolve: (_root, { input }, { viewer, domain }) => domain.completions.start(viewer, startInputOf(input)),
   }),
