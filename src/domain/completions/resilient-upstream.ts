@@ -76,9 +76,21 @@ export class ResilientUpstream {
     for (;;) {
       let answered = false;
       try {
-        for await (const chunk of this.callOnce(target.request, call.permit, signal)) {
-          answered = true;
-          yield chunk;
+        // The permit learns whether the upstream answered. Inline rather than
+        // a generator of its own: every layer of async generator costs each
+        // chunk its promises, hundreds of times per completion.
+        const permit = call.permit;
+        try {
+          for await (const chunk of this.upstream.streamChat(target.request, signal)) {
+            if (!answered) permit.succeeded();
+            answered = true;
+            yield chunk;
+          }
+        } catch (error) {
+          if (!answered && !signal.aborted && isRetryable(error)) permit.failed();
+          throw error;
+        } finally {
+          permit.released();
         }
         return;
       } catch (error) {
@@ -94,23 +106,6 @@ export class ResilientUpstream {
           target.sendTo(call.model);
         }
       }
-    }
-  }
-
-  /** One call; its permit learns whether the upstream answered. */
-  private async *callOnce(request: UpstreamRequest, permit: BreakerPermit, signal: AbortSignal): AsyncGenerator<UpstreamChunk, void, undefined> {
-    let answered = false;
-    try {
-      for await (const chunk of this.upstream.streamChat(request, signal)) {
-        if (!answered) permit.succeeded();
-        answered = true;
-        yield chunk;
-      }
-    } catch (error) {
-      if (!answered && !signal.aborted && isRetryable(error)) permit.failed();
-      throw error;
-    } finally {
-      permit.released();
     }
   }
 
