@@ -54,11 +54,14 @@ function eventsOf(source: AsyncIterable<unknown>, run: (payload: unknown) => Exe
     [Symbol.asyncIterator]() {
       return this;
     },
-    next: async () => {
-      const item = await iterator.next();
-      if (item.done) return { done: true, value: undefined };
-      return { done: false, value: await run(item.value) };
-    },
+    // A plan whose resolvers are all synchronous answers at once: no await
+    // for it, one promise per event fewer.
+    next: () =>
+      iterator.next().then((item): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
+        if (item.done) return { done: true, value: undefined };
+        const result = run(item.value);
+        return result instanceof Promise ? result.then((value) => ({ done: false, value })) : { done: false, value: result };
+      }),
     return: async () => {
       await iterator.return?.();
       return { done: true, value: undefined };
