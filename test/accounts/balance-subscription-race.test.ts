@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { findAccount } from '../../src/domain/accounts/account-record.js';
 import { fundedCustomer, grant } from '../helpers/fixtures.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -31,7 +31,7 @@ it('subscription balance pushes a grant committed right after it read the accoun
     return account;
   });
   const client = wsClient(server, key);
-  const following = collectWs<{ balance: { balance: string } }>(client, 'subscription { balance { balance } }', {}, (event, stop) => {
+  const following = collectFrom<{ balance: { balance: string } }>(client, 'subscription { balance { balance } }', {}, (event, stop) => {
     seen.push(event.balance.balance);
     if (event.balance.balance === final) stop();
   });

@@ -3,7 +3,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { createAccount, fundedCustomer, grant } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { runToEnd, startCompletion, startServerWithSimulator } from '../helpers/completions.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import type { TestServer } from '../helpers/server.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -80,7 +80,7 @@ describe('subscription balance', () => {
     const client = wsClient(server, key);
     const updates: any[] = [];
     let completionId: string | undefined;
-    const done = collectWs<{ balance: any }>(client, balanceSubscription, {}, (event, stop) => {
+    const done = collectFrom<{ balance: any }>(client, balanceSubscription, {}, (event, stop) => {
       updates.push(event.balance);
       if (updates.length === 1) {
         simulator.enqueue({ tokens: ['a', 'b'], ttftMs: 1000 });
@@ -102,7 +102,7 @@ describe('subscription balance', () => {
     const { key, accountId } = await fundedCustomer(server, '1');
     const client = wsClient(server, key);
     const updates: any[] = [];
-    await collectWs<{ balance: any }>(client, balanceSubscription, {}, (event, stop) => {
+    await collectFrom<{ balance: any }>(client, balanceSubscription, {}, (event, stop) => {
       updates.push(event.balance.balance);
       if (updates.length === 1) void grant(server, accountId, '0.5');
       else stop();
@@ -115,7 +115,7 @@ describe('subscription balance', () => {
     const { key } = await fundedCustomer(server);
     const other = await createAccount(server);
     const client = wsClient(server, key);
-    const { errors } = await collectWs(client, 'subscription($id: ID) { balance(accountId: $id) { balance } }', { id: other });
+    const { errors } = await collectFrom(client, 'subscription($id: ID) { balance(accountId: $id) { balance } }', { id: other });
     await client.dispose();
     expect(errors[0]?.extensions?.code).toBe('FORBIDDEN');
   });

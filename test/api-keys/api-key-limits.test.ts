@@ -4,7 +4,7 @@ import { createAccount, grant } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant, snapshotCounts } from '../helpers/invariants.js';
 import { startMutation, startServerWithSimulator, streamQuery, userMessage } from '../helpers/completions.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import type { TestServer } from '../helpers/server.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -35,7 +35,7 @@ const start = (token: string, overrides: Record<string, unknown> = {}) =>
 
 async function finish(token: string, id: string) {
   const client = wsClient(server, token);
-  await collectWs(client, streamQuery, { id });
+  await collectFrom(client, streamQuery, { id });
   await client.dispose();
 }
 

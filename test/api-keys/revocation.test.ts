@@ -5,7 +5,7 @@ import { createAccount, fundedCustomer, grant } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
 import type { TestServer } from '../helpers/server.js';
-import { collectSse, collectWs, type StreamResult } from '../helpers/subscriptions.js';
+import { collectSse, collectFrom, type StreamResult } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 // A revoked or expired key stops everything it holds open, over graphql-ws,
@@ -47,7 +47,7 @@ describe('revoking a key', () => {
     slowAnswer();
     const { id } = await startCompletion(server, key, { maxTokens: 1000 });
     const client = wsClient(server, key);
-    const result = await revokedWhileOpen(keyId, (onItem) => collectWs(client, streamQuery, { id }, onItem));
+    const result = await revokedWhileOpen(keyId, (onItem) => collectFrom(client, streamQuery, { id }, onItem));
     await client.dispose();
     expectEndedUnauthenticated(result);
     expect(result.data.every((d: any) => !d.completionStream.done)).toBe(true);
@@ -58,7 +58,7 @@ describe('revoking a key', () => {
     simulator.enqueue({ tokens: Array.from({ length: 40 }, (_, i) => `t${i} `), interTokenMs: 25 });
     const client = wsClient(server, key);
     const input = { model: 'claude-haiku-4-5', messages: userMessage('stream'), maxTokens: 1000 };
-    expectEndedUnauthenticated(await revokedWhileOpen(keyId, (onItem) => collectWs(client, streamCompletionQuery, { input }, onItem)));
+    expectEndedUnauthenticated(await revokedWhileOpen(keyId, (onItem) => collectFrom(client, streamCompletionQuery, { input }, onItem)));
     await client.dispose();
     await expect.poll(async () => (await server.pg.query('select status from completions where account_id = $1', [accountId])).rows[0]?.status, { timeout: 10_000 }).toBe('SUCCEEDED');
     await expectLedgerInvariant(server);
@@ -67,7 +67,7 @@ describe('revoking a key', () => {
   it('ends its balance subscription over graphql-ws', async () => {
     const { key, keyId } = await fundedCustomer(server);
     const client = wsClient(server, key);
-    expectEndedUnauthenticated(await revokedWhileOpen(keyId, (onItem) => collectWs(client, balanceQuery, {}, onItem)));
+    expectEndedUnauthenticated(await revokedWhileOpen(keyId, (onItem) => collectFrom(client, balanceQuery, {}, onItem)));
     await client.dispose();
   });
 
@@ -112,7 +112,7 @@ describe('a key that expires', () => {
       variables: { input: { accountId, name: 'short-lived', limits: { expiresAt } } },
     });
     const client = wsClient(server, data.createApiKey.secret);
-    const result = await collectWs(client, balanceQuery, {});
+    const result = await collectFrom(client, balanceQuery, {});
     await client.dispose();
     expectEndedUnauthenticated(result);
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startMutation, streamQuery, userMessage } from '../helpers/completions.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { processHarness } from '../helpers/process-harness.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 const ADMIN_TOKEN = 'crash-test-admin-token-0123';
@@ -19,7 +19,7 @@ describe('a server process killed mid-stream', () => {
     harness.simulator.enqueue({ tokens: Array.from({ length: 500 }, () => 'slow '), interTokenMs: 20 });
     const started = (await gqlOk(admin, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('go') } } })).startCompletion;
     const client = wsClient(admin, key);
-    await collectWs(client, streamQuery, { id: started.id }, (event: any, stop) => {
+    await collectFrom(client, streamQuery, { id: started.id }, (event: any, stop) => {
       if (event.completionStream.index >= 2) stop();
     });
     await client.dispose();
@@ -35,7 +35,7 @@ describe('a server process killed mid-stream', () => {
     const viewer = (await gqlOk({ graphqlUrl: second.graphqlUrl }, '{ viewer { balance reserved } }', { token: key })).viewer;
     expect(viewer).toEqual({ balance: '3.00', reserved: '0.00' });
     const replay = wsClient({ graphqlUrl: second.graphqlUrl }, key);
-    const { data } = await collectWs<{ completionStream: any }>(replay, streamQuery, { id: started.id, after: 2 });
+    const { data } = await collectFrom<{ completionStream: any }>(replay, streamQuery, { id: started.id, after: 2 });
     await replay.dispose();
     expect(data.map((d) => [d.completionStream.index, d.completionStream.done])).toEqual([[3, true]]);
     // Two process starts: slow on a loaded machine, and no measure of anything.

@@ -4,7 +4,7 @@ import { fundedCustomer } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
 import { startCompletion, startServerWithSimulator, streamQuery } from '../helpers/completions.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import type { TestServer } from '../helpers/server.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -34,7 +34,7 @@ describe('an upstream failure', () => {
       simulator.enqueue(script);
       const started = await startCompletion(server, key, {});
       const client = wsClient(server, key);
-      const { data, errors } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
+      const { data, errors } = await collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
       await client.dispose();
       expect(errors).toEqual([]);
       const final = data.at(-1)!.completionStream;

@@ -5,7 +5,7 @@ import { createAccount, grant } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
 import type { TestServer } from '../helpers/server.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 // Whatever keeps a settlement from being written, no completion stays
@@ -60,7 +60,7 @@ describe('a settlement that cannot be written at all', () => {
     simulator.enqueue({ tokens: ['lost ', 'answer'] });
     const started = await startCompletion(server, key, { user: 'never-settles' });
     const client = wsClient(server, key);
-    const { data, errors } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
+    const { data, errors } = await collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
     await client.dispose();
     expect(errors).toEqual([]);
     expect(data.at(-1)!.completionStream).toMatchObject({ done: true, completion: { status: 'INTERRUPTED', cost: '0.00', error: { code: 'OVERDUE' } } });

@@ -4,7 +4,7 @@ import { fundedCustomer } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
 import { startCompletion, startServerWithSimulator, streamQuery } from '../helpers/completions.js';
-import { collectSse, collectWs } from '../helpers/subscriptions.js';
+import { collectSse, collectFrom } from '../helpers/subscriptions.js';
 import type { TestServer } from '../helpers/server.js';
 import { wsClient, wsRequest } from '../helpers/ws.js';
 
@@ -32,7 +32,7 @@ describe('completionStream over graphql-ws', () => {
     const started = await startCompletion(server, key, {});
     expect(started.status).toBe('PENDING');
     const client = wsClient(server, key);
-    const { data, errors } = await collectWs<Event>(client, streamQuery, { id: started.id });
+    const { data, errors } = await collectFrom<Event>(client, streamQuery, { id: started.id });
     await client.dispose();
     simulator.setTiming({ ttftMs: 0, interTokenMs: 0 });
     expect(errors).toEqual([]);
@@ -69,7 +69,7 @@ describe('completion', () => {
     const started = await startCompletion(server, key, {});
     const client = wsClient(server, key);
     let seen: any;
-    await collectWs<Event>(client, streamQuery, { id: started.id }, async (event, stop) => {
+    await collectFrom<Event>(client, streamQuery, { id: started.id }, async (event, stop) => {
       if (event.completionStream.index === 1 && !seen) {
         seen = (await gqlOk(server, `query($id: ID!) { completion(id: $id) { status content } }`, { token: key, variables: { id: started.id } })).completion;
         stop();

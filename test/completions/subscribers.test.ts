@@ -4,7 +4,7 @@ import { fundedCustomer } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
 import { completionFields, startCompletion, startServerWithSimulator, streamQuery, userMessage } from '../helpers/completions.js';
-import { collectSse, collectWs } from '../helpers/subscriptions.js';
+import { collectSse, collectFrom } from '../helpers/subscriptions.js';
 import type { TestServer } from '../helpers/server.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -21,7 +21,7 @@ const tokens = Array.from({ length: 12 }, (_, i) => `t${i} `);
 async function subscribe(token: string, id: string, after?: number, stopAt?: (event: any) => boolean) {
   const client = wsClient(server, token);
   try {
-    const { data, errors } = await collectWs<Event>(client, streamQuery, { id, after }, (event, stop) => {
+    const { data, errors } = await collectFrom<Event>(client, streamQuery, { id, after }, (event, stop) => {
       if (stopAt?.(event.completionStream)) stop();
     });
     return { events: data.map((d) => d.completionStream), errors };

@@ -1,7 +1,7 @@
 import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { gqlOk } from './graphql.js';
 import { startServer, type TestServer } from './server.js';
-import { collectWs } from './subscriptions.js';
+import { collectFrom } from './subscriptions.js';
 import { wsClient } from './ws.js';
 
 export const completionFields = `id status content toolCalls finishReason cost reserved
@@ -53,7 +53,7 @@ export async function runToEnd(server: TestServer, token: string, input: Record<
   const started = await startCompletion(server, token, input);
   const client = wsClient(server, token);
   try {
-    const { data, errors } = await collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id });
+    const { data, errors } = await collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
     if (errors.length > 0) throw new Error(`stream failed: ${JSON.stringify(errors)}`);
     return data.at(-1)!.completionStream.completion;
   } finally {

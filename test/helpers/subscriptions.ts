@@ -7,16 +7,23 @@ export interface StreamResult<T = Record<string, any>> {
   errors: { message: string; extensions?: Record<string, any> }[];
 }
 
-/** Collects a subscription over graphql-ws until it completes or errors. */
-export function collectWs<T = Record<string, any>>(
-  client: Client,
+/** A client of either protocol: graphql-ws, or graphql-sse (one operation per subscribe). */
+type Subscriber = Pick<Client, 'subscribe'> | Pick<SseClient<boolean>, 'subscribe'>;
+
+/**
+ * Collects one operation of a graphql-ws or graphql-sse client until it
+ * completes or errors (GraphQL errors are collected; a closed socket or
+ * broken stream rejects); `onEvent` may stop it early.
+ */
+export function collectFrom<T = Record<string, any>>(
+  client: Subscriber,
   query: string,
-  variables: Record<string, unknown>,
+  variables: Record<string, unknown> = {},
   onEvent?: (data: T, stop: () => void) => void,
 ): Promise<StreamResult<T>> {
   return new Promise((resolve, reject) => {
     const result: StreamResult<T> = { data: [], errors: [] };
-    const stop = client.subscribe<T>(
+    const stop = (client as Pick<Client, 'subscribe'>).subscribe<T>(
       { query, variables },
       {
         next: (value) => {
@@ -79,33 +86,4 @@ export function collectSse<T = Record<string, any>>(
 /** A graphql-sse client in single-connection mode: one reservation (PUT) and one event stream for all its operations. */
 export function singleConnectionClient(server: Pick<TestServer, 'graphqlUrl'>, token: string, options: { lazy?: boolean } = {}): SseClient<true> {
   return createSseClient({ url: server.graphqlUrl, singleConnection: true, headers: { authorization: `Bearer ${token}` }, retryAttempts: 0, ...options });
-}
-
-/** Collects one operation of a graphql-sse client until it completes or errors; `onEvent` may stop it early. */
-export function collectOn<T = Record<string, any>>(
-  client: SseClient<boolean>,
-  query: string,
-  variables: Record<string, unknown> = {},
-  onEvent?: (data: T, stop: () => void) => void,
-): Promise<StreamResult<T>> {
-  return new Promise((resolve, reject) => {
-    const result: StreamResult<T> = { data: [], errors: [] };
-    const stop = client.subscribe<T>(
-      { query, variables },
-      {
-        next: (value) => {
-          if (value.errors) result.errors.push(...(value.errors as never[]));
-          if (value.data) {
-            result.data.push(value.data as T);
-            onEvent?.(value.data as T, () => {
-              stop();
-              resolve(result);
-            });
-          }
-        },
-        error: (error) => (Array.isArray(error) ? resolve({ ...result, errors: [...result.errors, ...(error as never[])] }) : reject(error instanceof Error ? error : new Error(String(error)))),
-        complete: () => resolve(result),
-      },
-    );
-  });
 }

@@ -3,7 +3,7 @@ import { startCompletion, startMutation, startServerWithSimulator, streamQuery, 
 import { fundedCustomer } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { processHarness } from '../helpers/process-harness.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 const ADMIN_TOKEN = 'shutdown-test-admin-token-01';
@@ -24,7 +24,7 @@ async function startAndWatch(target: { graphqlUrl: string }, key: string, tokens
   const client = wsClient(target, key);
   let sawFirst!: () => void;
   const firstEvent = new Promise<void>((resolve) => (sawFirst = resolve));
-  const events = collectWs<{ completionStream: any }>(client, streamQuery, { id: started.id }, () => sawFirst());
+  const events = collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id }, () => sawFirst());
   await firstEvent;
   return { id: started.id as string, events, client };
 }

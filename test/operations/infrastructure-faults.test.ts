@@ -11,7 +11,7 @@ import { expectLedgerInvariant } from '../helpers/invariants.js';
 import { createDatabase, databaseUrl, dropDatabase, testTemplate } from '../helpers/postgres.js';
 import { deleteKeys, redisUrl, testKeyPrefix } from '../helpers/redis.js';
 import type { TestServer } from '../helpers/server.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -133,7 +133,7 @@ describe('a Redis cut while a subscriber on one instance follows a completion on
     const id = started.startCompletion.id as string;
     let cut: Promise<void> | undefined;
     const follower = wsClient(b, key);
-    const { data, errors } = await collectWs<{ completionStream: any }>(follower, streamQuery, { id }, (event) => {
+    const { data, errors } = await collectFrom<{ completionStream: any }>(follower, streamQuery, { id }, (event) => {
       // Longer than ioredis's own budget (20 reconnect attempts, about 10 s)
       // for the commands it holds: they must still get through, in order.
       if (event.completionStream.index === 5 && !cut) cut = proxy.cut(12_000);

@@ -8,7 +8,7 @@ import { fundedCustomer } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { postgresUrl } from '../helpers/postgres.js';
 import type { TestServer } from '../helpers/server.js';
-import { collectSse, collectWs } from '../helpers/subscriptions.js';
+import { collectSse, collectFrom } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 let server: TestServer;
@@ -50,7 +50,7 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
 
 async function runToTheEnd(key: string, id: string) {
   const client = wsClient(server, key);
-  const { data } = await collectWs<{ completionStream: any }>(client, streamQuery, { id });
+  const { data } = await collectFrom<{ completionStream: any }>(client, streamQuery, { id });
   await client.dispose();
   return data.at(-1)!.completionStream.completion;
 }
@@ -94,8 +94,8 @@ describe('/metrics', () => {
     const { id } = await startCompletion(server, key, {});
     const leaving = wsClient(server, key);
     const staying = wsClient(server, key);
-    void collectWs(leaving, streamQuery, { id }).catch(() => undefined);
-    const overWs = collectWs(staying, streamQuery, { id });
+    void collectFrom(leaving, streamQuery, { id }).catch(() => undefined);
+    const overWs = collectFrom(staying, streamQuery, { id });
     const overSse = collectSse(server, key, streamQuery, { id });
     await eventually(async () => (await metric('tokenhub_active_subscriptions')) === 3, 'three open subscriptions');
     await leaving.dispose();

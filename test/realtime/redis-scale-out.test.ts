@@ -1,64 +1,41 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { completionFields, startMutation, streamQuery, userMessage } from '../helpers/completions.js';
 import { createAccount, fundedCustomer, grant } from '../helpers/fixtures.js';
 import { gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
-import { createDatabase, databaseUrl, dropDatabase, testTemplate } from '../helpers/postgres.js';
-import { deleteKeys, redisUrl, testKeyPrefix } from '../helpers/redis.js';
-import { ADMIN_TOKEN } from '../helpers/server.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { startTwoInstances, type TwoInstances } from '../helpers/deployment.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 // Two gateway processes, A and B, on one Postgres database and one Redis,
 // both in front of one simulator: what a deployment of several instances is.
-let a: ServerProcess | undefined;
-let b: ServerProcess | undefined;
-let simulator: Simulator;
-let database: string;
-let pool: pg.Pool;
-const keyPrefix = testKeyPrefix();
+let deployment: TwoInstances | undefined;
 
 beforeAll(async () => {
-  simulator = await startSimulator();
-  database = await createDatabase(testTemplate());
-  pool = new pg.Pool({ connectionString: databaseUrl(database), max: 2 });
-  const env = {
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl(database),
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: keyPrefix,
-    UPSTREAM_BASE_URL: simulator.baseUrl,
-    UPSTREAM_API_KEY: 'th-upstream-test-key',
-    UPSTREAM_IDLE_TIMEOUT_MS: '3000',
-    INSTANCE_TIMEOUT_MS: '5000',
-    LOG_LEVEL: 'warn',
-  };
-  [a, b] = await Promise.all([startServerProcess(env, ADMIN_TOKEN), startServerProcess(env, ADMIN_TOKEN)]);
+  deployment = await startTwoInstances({ UPSTREAM_IDLE_TIMEOUT_MS: '3000', INSTANCE_TIMEOUT_MS: '5000' });
 });
 
 afterEach(({ task }) => {
   // The processes' own logs are the only trace of what went wrong inside them.
-  if (task.result?.state === 'fail') for (const [name, server] of [['A', a], ['B', b]] as const) console.error(`--- output of ${name} ---\n${server?.output()}`);
+  if (task.result?.state === 'fail' && deployment) for (const [name, server] of [['A', deployment.a], ['B', deployment.b]] as const) console.error(`--- output of ${name} ---\n${server.output()}`);
 });
 
-afterAll(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop()]);
-  await Promise.allSettled([simulator?.close(), pool?.end(), deleteKeys(keyPrefix)]);
-  if (database) await dropDatabase(database);
-});
+afterAll(() => deployment?.stop());
 
 type Event = { completionStream: Record<string, any> };
 
+function deployed(): TwoInstances {
+  if (!deployment) throw new Error('the two server processes did not start');
+  return deployment;
+}
+
 function instances(): [ServerProcess, ServerProcess] {
-  if (!a || !b) throw new Error('the two server processes did not start');
-  return [a, b];
+  return [deployed().a, deployed().b];
 }
 
 async function startOn(server: ServerProcess, key: string, tokens: string[], interTokenMs: number): Promise<string> {
-  simulator.enqueue({ tokens, interTokenMs });
+  deployed().simulator.enqueue({ tokens, interTokenMs });
   const data = await gqlOk(server, startMutation, { token: key, variables: { input: { model: 'claude-haiku-4-5', messages: userMessage('Hello') } } });
   return data.startCompletion.id;
 }
@@ -66,7 +43,7 @@ async function startOn(server: ServerProcess, key: string, tokens: string[], int
 async function stream(server: ServerProcess, key: string, variables: Record<string, unknown>, onEvent?: (event: Record<string, any>, stop: () => void) => void) {
   const client = wsClient(server, key);
   try {
-    const result = await collectWs<Event>(client, streamQuery, variables, onEvent && ((data, stop) => onEvent(data.completionStream, stop)));
+    const result = await collectFrom<Event>(client, streamQuery, variables, onEvent && ((data, stop) => onEvent(data.completionStream, stop)));
     expect(result.errors).toEqual([]);
     return result.data.map((d) => d.completionStream);
   } finally {
@@ -132,7 +109,7 @@ describe('several instances on one Redis', () => {
     const [onA, onB] = instances();
     const { key } = await fundedCustomer(onA);
     const id = await startOn(onA, key, words(60), 50);
-    const upstreamRequest = simulator.requests.filter((r) => r.path === '/v1/chat/completions').at(-1);
+    const upstreamRequest = deployed().simulator.requests.filter((r) => r.path === '/v1/chat/completions').at(-1);
     const cancelling: Promise<Record<string, any>>[] = [];
     const fromA = await stream(onA, key, { id }, (event) => {
       if (event.index === 2 && cancelling.length === 0) {
@@ -145,7 +122,7 @@ describe('several instances on one Redis', () => {
     expect(cancelled.content.length).toBeLessThan(words(60).join('').length);
     expect(fromA.at(-1)?.completion).toMatchObject({ status: 'CANCELLED', content: cancelled.content, cost: cancelled.cost });
     expect(await upstreamRequest?.finished).toBe('client-closed');
-    await expectLedgerInvariant({ pg: pool });
+    await expectLedgerInvariant({ pg: deployed().pool });
   });
 
   it('pushes a grant made on A to a balance subscriber on B', async () => {
@@ -154,7 +131,7 @@ describe('several instances on one Redis', () => {
     const client = wsClient(onB, key);
     const seen: string[] = [];
     try {
-      await collectWs<{ balance: { balance: string } }>(client, 'subscription { balance { balance } }', {}, (event, stop) => {
+      await collectFrom<{ balance: { balance: string } }>(client, 'subscription { balance { balance } }', {}, (event, stop) => {
         seen.push(event.balance.balance);
         if (seen.length === 1) void grant(onA, accountId, '0.25');
         else stop();
@@ -169,7 +146,7 @@ describe('several instances on one Redis', () => {
     const [onA, onB] = instances();
     const accountId = await createAccount(onA);
     const limited = await gqlOk(onA, 'mutation($id: ID!) { createApiKey(input: { accountId: $id, name: "rpm", limits: { requestsPerMinute: 2 } }) { secret } }', {
-      token: ADMIN_TOKEN,
+      token: onA.adminToken,
       variables: { id: accountId },
     });
     const key = limited.createApiKey.secret;
@@ -188,8 +165,8 @@ describe('several instances on one Redis', () => {
     const [onA, onB] = instances();
     const { key, keyId } = await fundedCustomer(onA);
     const client = wsClient(onB, key);
-    const subscribed = collectWs(client, 'subscription { balance { balance } }', {}, () => {
-      void gqlOk(onA, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { token: ADMIN_TOKEN, variables: { id: keyId } });
+    const subscribed = collectFrom(client, 'subscription { balance { balance } }', {}, () => {
+      void gqlOk(onA, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { token: onA.adminToken, variables: { id: keyId } });
     });
     const result = await subscribed;
     await client.dispose();
@@ -207,8 +184,8 @@ describe('several instances on one Redis', () => {
     const events = await fromB;
     expect(indexes(events)).toEqual(range(0, events.length - 1));
     expect(events.at(-1)).toMatchObject({ done: true, completion: { status: 'INTERRUPTED', cost: '0.00' } });
-    const { rows } = await pool.query('select reserved::text from accounts where id = $1', [accountId]);
+    const { rows } = await deployed().pool.query('select reserved::text from accounts where id = $1', [accountId]);
     expect(rows[0].reserved).toBe('0');
-    await expectLedgerInvariant({ pg: pool });
+    await expectLedgerInvariant({ pg: deployed().pool });
   });
 });

@@ -1,15 +1,10 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { startMutation, streamQuery, userMessage } from '../helpers/completions.js';
 import { fundedCustomer } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
-import { createDatabase, databaseUrl, dropDatabase, testTemplate } from '../helpers/postgres.js';
-import { deleteKeys, redisUrl, testKeyPrefix } from '../helpers/redis.js';
-import { ADMIN_TOKEN } from '../helpers/server.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { collectWs } from '../helpers/subscriptions.js';
+import { startTwoInstances, type TwoInstances } from '../helpers/deployment.js';
+import { collectFrom } from '../helpers/subscriptions.js';
 import { wsClient } from '../helpers/ws.js';
 
 // An owner that stalls past INSTANCE_TIMEOUT_MS (SIGSTOP) is swept by the
@@ -17,46 +12,25 @@ import { wsClient } from '../helpers/ws.js';
 // completion and stop: one terminal event, nothing after it, and the row's
 // final state is the one subscribers saw.
 
-let simulator: Simulator;
-let a: ServerProcess | undefined;
-let b: ServerProcess | undefined;
-let database: string;
-let pool: pg.Pool;
-const keyPrefix = testKeyPrefix();
+let deployment: TwoInstances | undefined;
 
 beforeAll(async () => {
-  simulator = await startSimulator();
-  database = await createDatabase(testTemplate());
-  pool = new pg.Pool({ connectionString: databaseUrl(database), max: 2 });
-  const env = {
-    NODE_ENV: 'test',
-    DATABASE_URL: databaseUrl(database),
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: keyPrefix,
-    UPSTREAM_BASE_URL: simulator.baseUrl,
-    UPSTREAM_API_KEY: 'th-upstream-test-key',
+  deployment = await startTwoInstances({
     // Long enough that the owner, awake again, goes on reading its upstream.
     UPSTREAM_IDLE_TIMEOUT_MS: '30000',
     INSTANCE_TIMEOUT_MS: '1500',
     SWEEP_INTERVAL_MS: '300',
-    LOG_LEVEL: 'warn',
-  };
-  [a, b] = await Promise.all([startServerProcess(env, ADMIN_TOKEN), startServerProcess(env, ADMIN_TOKEN)]);
+  });
 });
 
-afterAll(async () => {
-  a?.process.kill('SIGCONT');
-  await Promise.allSettled([a?.stop(), b?.stop()]);
-  await Promise.allSettled([simulator?.close(), pool?.end(), deleteKeys(keyPrefix)]);
-  if (database) await dropDatabase(database);
-});
+afterAll(() => deployment?.stop());
 
 type Event = { completionStream: Record<string, any> };
 
 describe('an owner that stalled past the instance timeout', () => {
   it('stops when it wakes: one terminal event, nothing readable after it, the row as subscribers saw it', async () => {
-    if (!a || !b) throw new Error('the two server processes did not start');
-    const [owner, other] = [a, b];
+    if (!deployment) throw new Error('the two server processes did not start');
+    const { a: owner, b: other, simulator, pool } = deployment;
     const { key, accountId } = await fundedCustomer(owner);
     simulator.enqueue({ tokens: Array.from({ length: 300 }, (_, i) => `w${i} `), interTokenMs: 20 });
     const upstreamCalls = simulator.requests.length;
@@ -64,7 +38,7 @@ describe('an owner that stalled past the instance timeout', () => {
     const id = started.startCompletion.id as string;
 
     const follower = wsClient(other, key);
-    const seen = await collectWs<Event>(follower, streamQuery, { id }, (data) => {
+    const seen = await collectFrom<Event>(follower, streamQuery, { id }, (data) => {
       if (data.completionStream.index === 3) owner.process.kill('SIGSTOP');
     });
     await follower.dispose();
@@ -80,7 +54,7 @@ describe('an owner that stalled past the instance timeout', () => {
     expect(events.map((e) => e.index)).toEqual(events.map((_, i) => i));
     // Nothing was appended after the end: a reader from an early index gets what the follower got.
     const again = wsClient(owner, key);
-    const replay = await collectWs<Event>(again, streamQuery, { id, after: 2 });
+    const replay = await collectFrom<Event>(again, streamQuery, { id, after: 2 });
     await again.dispose();
     expect(replay.data.map((d) => d.completionStream)).toEqual(events.slice(3));
     const { rows } = await pool.query('select status, cost::text from completions where id = $1', [id]);

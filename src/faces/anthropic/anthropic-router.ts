@@ -7,6 +7,7 @@ import { requestIdOf, sendError } from './anthropic-http.js';
 import { handleCountTokens } from './count-tokens.js';
 import { handleMessages } from './messages.js';
 import { modelById, modelPage } from './models.js';
+import { decodedSegment, pathOf, queryOf } from '../../http/request-path.js';
 
 // Anthropic's Messages API under /v1, served by the same node:http server as
 // the other faces, authenticated by the same Authenticator, calling the
@@ -18,8 +19,6 @@ import { modelById, modelPage } from './models.js';
 // nothing: beta features the upstream cannot do are ignored like the fields
 // in message-request.ts.
 
-const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?', 1)[0] as string;
-const queryOf = (req: IncomingMessage) => new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
 
 function owns(req: IncomingMessage): boolean {
   const path = pathOf(req);
@@ -36,14 +35,6 @@ function viewerOf(face: AnthropicFaceDeps, req: IncomingMessage): Promise<Viewer
 
 type Handler = (face: AnthropicFaceDeps, viewer: Viewer, req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-// Model ids may contain a slash ("anthropic/…"), which clients send encoded or not.
-function decodedModelId(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 function routeOf(req: IncomingMessage): { method: string; handle: Handler } | undefined {
   const path = pathOf(req);
@@ -51,7 +42,7 @@ function routeOf(req: IncomingMessage): { method: string; handle: Handler } | un
   if (path === '/v1/messages/count_tokens') return { method: 'POST', handle: handleCountTokens };
   if (path === '/v1/models') return { method: 'GET', handle: async (face, _viewer, r, res) => sendJson(res, 200, await modelPage(face.domain.catalogue, queryOf(r))) };
   if (path.startsWith('/v1/models/')) {
-    const id = decodedModelId(path.slice('/v1/models/'.length));
+    const id = decodedSegment(path.slice('/v1/models/'.length));
     return { method: 'GET', handle: async (face, _viewer, _req, res) => sendJson(res, 200, await modelById(face.domain.catalogue, id)) };
   }
   return undefined;

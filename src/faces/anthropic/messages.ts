@@ -5,6 +5,7 @@ import type { Viewer } from '../../domain/access/viewer.js';
 import type { CompletionEvent } from '../../domain/completions/completion-event.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
 import { maxTokensOf } from '../../domain/completions/max-tokens-fitting.js';
+import { cancelWhenAbandoned } from '../../http/abandoned-completion.js';
 import { ClientPresence } from '../../http/client-presence.js';
 import { sendJson } from '../../http/json.js';
 import type { Logger } from '../../logger.js';
@@ -56,17 +57,8 @@ export async function handleMessages(face: AnthropicFaceDeps, viewer: Viewer, re
     throw toAnthropicError(error, anthropicSpelling(request.origins)) ?? error;
   });
   const log = face.logger.child({ completionId: completion.id, transport: 'anthropic' });
-  client.whenGone(() => {
-    if (request.input.idempotencyKey) {
-      log.info('the client left before the answer was complete; the completion runs on for a retry with its Idempotency-Key');
-      return;
-    }
-    log.info('the client left before the answer was complete; cancelling the completion');
-    face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel an abandoned completion'));
-  });
-  // A stream the domain ended (the key was revoked) answers its error; the
-  // completion is cancelled, as for a client that left: nobody will read it.
-  const ended = () => face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel a completion whose stream ended'));
+  // A stream the domain ended (the key was revoked) answers its error, and the completion is cancelled.
+  const ended = cancelWhenAbandoned(face.domain.completions, viewer, completion, client, log);
   const headers = () => ({ 'x-completion-id': completion.id, 'x-tokenhub-max-tokens': String(maxTokensOf(completion)), ...anthropicRateLimitHeaders(rateWindow) });
   if (request.stream) {
     await streamEvents(req, res, client, events, new MessageEventStream(completion, request.model), headers, log, ended);

@@ -4,6 +4,7 @@ import type { Viewer } from '../../domain/access/viewer.js';
 import { unlessEnded, type GuardedStream } from '../../domain/access/key-watch.js';
 import type { CompletionEvent } from '../../domain/completions/completion-event.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
+import { cancelWhenAbandoned } from '../../http/abandoned-completion.js';
 import { ClientPresence } from '../../http/client-presence.js';
 import { sendJson } from '../../http/json.js';
 import type { Logger } from '../../logger.js';
@@ -53,17 +54,8 @@ export async function handleChatCompletion(face: OpenAIFaceDeps, viewer: Viewer,
   const request = parseChatRequest(await readJsonBody(req, face.maxRequestBytes), idempotencyKeyOf(req));
   const { completion, events, rateWindow } = await face.domain.completions.startStreaming(viewer, request.input);
   const log = face.logger.child({ completionId: completion.id, transport: 'rest' });
-  client.whenGone(() => {
-    if (request.input.idempotencyKey) {
-      log.info('the client left before the answer was complete; the completion runs on for a retry with its Idempotency-Key');
-      return;
-    }
-    log.info('the client left before the answer was complete; cancelling the completion');
-    face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel an abandoned completion'));
-  });
-  // A stream the domain ended (the key was revoked) answers its error; the
-  // completion is cancelled, as for a client that left: nobody will read it.
-  const ended = () => face.domain.completions.cancel(viewer, completion.id).catch((error: unknown) => log.error({ err: error }, 'could not cancel a completion whose stream ended'));
+  // A stream the domain ended (the key was revoked) answers its error, and the completion is cancelled.
+  const ended = cancelWhenAbandoned(face.domain.completions, viewer, completion, client, log);
   // Made when they are sent: x-ratelimit-reset counts from then.
   const headers = () => ({ 'x-completion-id': completion.id, ...openAIRateLimitHeaders(rateWindow) });
   if (request.stream) {

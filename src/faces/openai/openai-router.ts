@@ -6,13 +6,13 @@ import type { OpenAIFaceDeps } from './openai-face.js';
 import { sendError } from './http-json.js';
 import { modelById, modelList } from './models.js';
 import { internalError, OpenAIHttpError, toOpenAIError } from './openai-errors.js';
+import { decodedSegment, pathOf } from '../../http/request-path.js';
 
 // The OpenAI-compatible REST API under /v1, served by the same node:http
 // server as GraphQL. It is a face like the GraphQL schema: it authenticates
 // with the same Authenticator and calls the same domain.
 
 
-const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?', 1)[0] as string;
 
 type Handler = (face: OpenAIFaceDeps, viewer: Viewer, req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -20,20 +20,12 @@ function methodNotAllowed(req: IncomingMessage, allowed: string): OpenAIHttpErro
   return new OpenAIHttpError(405, `${req.method} is not allowed on ${pathOf(req)}; use ${allowed}.`, 'invalid_request_error', 'method_not_allowed', null, { allow: allowed });
 }
 
-// Model ids contain a slash ("anthropic/…"), which SDKs send encoded or not.
-function decodedModelId(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 function routeOf(req: IncomingMessage): { method: string; handle: Handler } | undefined {
   const path = pathOf(req);
   if (path === '/v1/models') return { method: 'GET', handle: async (face, _viewer, _req, res) => sendJson(res, 200, await modelList(face.domain.catalogue)) };
   if (path.startsWith('/v1/models/')) {
-    const id = decodedModelId(path.slice('/v1/models/'.length));
+    const id = decodedSegment(path.slice('/v1/models/'.length));
     return { method: 'GET', handle: async (face, _viewer, _req, res) => sendJson(res, 200, await modelById(face.domain.catalogue, id)) };
   }
   if (path === '/v1/chat/completions') return { method: 'POST', handle: handleChatCompletion };

@@ -5,7 +5,7 @@ import { startCompletion, startServerWithSimulator, streamQuery } from '../../he
 import { fundedCustomer } from '../../helpers/fixtures.js';
 import { gqlOk } from '../../helpers/graphql.js';
 import type { TestServer } from '../../helpers/server.js';
-import { collectOn, collectSse, singleConnectionClient } from '../../helpers/subscriptions.js';
+import { collectFrom, collectSse, singleConnectionClient } from '../../helpers/subscriptions.js';
 
 // graphql-sse's single-connection mode (PUT /graphql reserves a stream; one
 // event stream carries every operation), beside the distinct-connections
@@ -38,8 +38,8 @@ describe('single-connection mode', () => {
     const { id } = await startCompletion(server, key, { maxTokens: 50 });
     const since = server.logs.length;
     const client = singleConnectionClient(server, key);
-    const balance = collectOn<{ balance: { balance: string } }>(client, balanceQuery, {}, (_data, stop) => stop());
-    const events = await collectOn<{ completionStream: { index: number; delta: string; done: boolean; completion: { status: string } | null } }>(client, streamQuery, { id });
+    const balance = collectFrom<{ balance: { balance: string } }>(client, balanceQuery, {}, (_data, stop) => stop());
+    const events = await collectFrom<{ completionStream: { index: number; delta: string; done: boolean; completion: { status: string } | null } }>(client, streamQuery, { id });
     const pushed = await balance;
     client.dispose();
     expect(events.errors).toEqual([]);
@@ -88,13 +88,13 @@ describe('single-connection mode', () => {
     const { key } = await fundedCustomer(server);
     const client = singleConnectionClient(server, key);
     const overDepth = `{ ${'... on Query { '.repeat(12)}models { id }${' }'.repeat(12)} }`;
-    const refusedDepth = await collectOn(client, overDepth);
+    const refusedDepth = await collectFrom(client, overDepth);
     expect(refusedDepth.errors[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(refusedDepth.errors[0]?.message).toMatch(/depth limit of 12 exceeded/);
-    const missing = await collectOn(client, streamQuery, { id: '00000000-0000-4000-8000-000000000000' });
+    const missing = await collectFrom(client, streamQuery, { id: '00000000-0000-4000-8000-000000000000' });
     expect(missing.errors[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(JSON.stringify(missing.errors)).not.toMatch(/"http"/);
-    const syntax = await collectOn(client, '{ viewer { ');
+    const syntax = await collectFrom(client, '{ viewer { ');
     expect(syntax.errors[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
     client.dispose();
   });
@@ -106,12 +106,12 @@ describe('single-connection mode', () => {
     // Not lazy: the client keeps its event stream open between operations.
     const client = singleConnectionClient(server, key, { lazy: false });
     let revoked: Promise<unknown> | undefined;
-    const events = await collectOn(client, streamQuery, { id }, () => {
+    const events = await collectFrom(client, streamQuery, { id }, () => {
       revoked ??= gqlOk(server, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { token: server.adminToken, variables: { id: keyId } });
     });
     await revoked;
     expect(events.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
-    const next = await collectOn(client, balanceQuery);
+    const next = await collectFrom(client, balanceQuery);
     expect(next.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
     client.dispose();
     expect((await reserve({ authorization: `Bearer ${key}` })).status).toBe(401);
@@ -130,7 +130,7 @@ describe('single-connection mode', () => {
     await Promise.all(held);
     const gauge = await (await fetch(`${server.url}/metrics`)).text();
     expect(Number(/^tokenhub_active_subscriptions (\d+)/m.exec(gauge)?.[1])).toBeGreaterThanOrEqual(3);
-    const refused = await collectOn(client, balanceQuery);
+    const refused = await collectFrom(client, balanceQuery);
     expect(refused.errors[0]?.extensions?.code).toBe('RATE_LIMITED');
     for (const stop of opened) stop();
     client.dispose();

@@ -6,7 +6,7 @@ import { fundedCustomer } from '../../helpers/fixtures.js';
 import { gql } from '../../helpers/graphql.js';
 import type { TestServer } from '../../helpers/server.js';
 import { startServer } from '../../helpers/server.js';
-import { collectOn, singleConnectionClient } from '../../helpers/subscriptions.js';
+import { collectFrom, singleConnectionClient } from '../../helpers/subscriptions.js';
 import { wsClient, wsRequest } from '../../helpers/ws.js';
 
 // TRUSTED_DOCUMENTS=playground: the playground's own operations (the files
@@ -67,7 +67,7 @@ describe('with TRUSTED_DOCUMENTS=playground', () => {
     expect(response.errors).toBeUndefined();
     const { key } = await fundedCustomer(trusted);
     const sse = singleConnectionClient(trusted, key);
-    const result = await collectOn(sse, '{ viewer { name } }');
+    const result = await collectFrom(sse, '{ viewer { name } }');
     sse.dispose();
     expect(result.errors).toEqual([]);
   });
