@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fundedCustomer } from '../test/helpers/fixtures.js';
-import { collectWs } from '../test/helpers/subscriptions.js';
+import { collectFrom } from '../test/helpers/subscriptions.js';
 import { graphql, MODEL, pause, postJson, within, wsClientOf, type SoakTarget } from './soak-gateway.js';
 import { failureOutcome, graphqlOutcome, type Tally } from './soak-tally.js';
 
@@ -77,7 +77,7 @@ export async function untrustedUpstream(target: SoakTarget, tally: Tally, signal
         continue;
       }
       const streamed = await within(
-        collectWs(client, 'subscription($id: ID!) { completionStream(id: $id) { index done } }', { id }).catch((error: unknown) => failureOutcome(error)),
+        collectFrom(client, 'subscription($id: ID!) { completionStream(id: $id) { index done } }', { id }).catch((error: unknown) => failureOutcome(error)),
         STREAM_TIMEOUT_MS,
       );
       if (streamed === 'timeout') outcomes.record(`${test.name}: stream did not end in ${STREAM_TIMEOUT_MS / 1000} s`, id);

@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { createAccount, fundedCustomer, grant } from '../test/helpers/fixtures.js';
-import { collectWs, type StreamResult } from '../test/helpers/subscriptions.js';
+import { collectFrom, type StreamResult } from '../test/helpers/subscriptions.js';
 import { graphql, MODEL, pause, within, wsClientOf, type SoakTarget } from './soak-gateway.js';
 import { failureOutcome, graphqlOutcome, type Tally } from './soak-tally.js';
 
@@ -109,7 +109,7 @@ export async function keyChurn(target: SoakTarget, maxKeysPerAccount: number, ta
     const client = wsClientOf(target, created.secret, { onServerClose: (code) => keys.record(code === 1013 ? 'socket closed 1013 (retried)' : `socket closed ${code}`) });
     let opened!: () => void;
     const firstValue = new Promise<void>((resolve) => (opened = resolve));
-    const ended = collectWs(client, balanceQuery, {}, () => opened());
+    const ended = collectFrom(client, balanceQuery, {}, () => opened());
     // Long enough for graphql-ws's retries of a socket closed with 1013 (pushed out by f's bursts mid-handshake).
     const opening = await within(Promise.race([firstValue.then(() => 'open' as const), ended.then(() => 'ended' as const, () => 'ended' as const)]), 20_000);
     if (opening !== 'open') keys.record(opening === 'ended' ? 'balance subscription ended at once' : 'balance subscription did not open in 20 s');

@@ -1,6 +1,6 @@
 import { APIError } from 'openai';
 import { openaiClient } from '../test/helpers/openai-client.js';
-import { collectWs } from '../test/helpers/subscriptions.js';
+import { collectFrom } from '../test/helpers/subscriptions.js';
 import { graphql, MODEL, pause, wsClientOf, type SoakTarget } from './soak-gateway.js';
 import { failureOutcome, graphqlOutcome, type Tally } from './soak-tally.js';
 
@@ -70,7 +70,7 @@ async function graphqlLoop(target: SoakTarget, apiKey: string, tally: Tally, sam
     while (!signal.aborted) {
       const at = Date.now();
       try {
-        const { data, errors } = await collectWs<StreamEvent>(client, streamCompletion, { input });
+        const { data, errors } = await collectFrom<StreamEvent>(client, streamCompletion, { input });
         const last = data.at(-1)?.streamCompletion;
         if (errors.length > 0) outcomes.record(graphqlOutcome(200, { errors }), JSON.stringify(errors));
         else if (!last?.done) outcomes.record('ended without the last event');
