@@ -21,7 +21,7 @@ import { ResilientUpstream } from './completions/resilient-upstream.js';
 import type { RetryPolicy } from './completions/upstream-retry.js';
 import type { UpstreamClient } from './completions/upstream.js';
 import { CreditService } from './credits/credit-service.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../config.js';
 import { UsageService } from './usage/usage-service.js';
 
 /** What the domain needs from the app: storage, the upstream, the realtime ports and observers. */

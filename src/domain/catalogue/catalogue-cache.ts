@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database.js';
 import { modelNamed } from './model-names.js';
-import { listModels, type Model } from './model-record.js';
+import type { Model } from './model.js';
+import { listModels } from './model-record.js';
 
 /**
  * The catalogue as the completion path reads it: ten rows, read from Postgres

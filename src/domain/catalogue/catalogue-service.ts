@@ -2,7 +2,8 @@ import type { Database } from '../../db/database.js';
 import { assertAdmin } from '../access/access-rules.js';
 import type { Viewer } from '../access/viewer.js';
 import type { CatalogueCache } from './catalogue-cache.js';
-import { findModel, listModels, updateModel, type Model, type ModelChanges } from './model-record.js';
+import type { Model } from './model.js';
+import { findModel, listModels, updateModel, type ModelChanges } from './model-record.js';
 
 /**
  * The model catalogue. Anyone may read it; only the admin changes it, and a

@@ -2,7 +2,7 @@ import { BadInputError, field, say } from '../errors.js';
 import { formatMoney } from '../money.js';
 import type { Prices } from '../completions/prompt-cache-pricing.js';
 import { modelNamed } from './model-names.js';
-import type { Model } from './model-record.js';
+import type { Model } from './model.js';
 
 // A model's fallback answers its completions when it keeps failing before
 // any output (its retries exhausted, or its circuit breaker open). One hop

@@ -4,9 +4,9 @@ import { modelTable } from '../../db/tables.js';
 import { BadInputError, modelsListing, NotFoundError, say } from '../errors.js';
 import { assertPricePerMillion } from '../money.js';
 import { validateFallback } from './fallback-model.js';
+import type { Model } from './model.js';
 import { modelNamed, validateAliases } from './model-names.js';
 
-export type Model = typeof modelTable.$inferSelect;
 
 export function listModels(db: Database): Promise<Model[]> {
   return db.select().from(modelTable).orderBy(asc(modelTable.sortOrder), asc(modelTable.id));

@@ -1,4 +1,4 @@
-import type { Model } from '../catalogue/model-record.js';
+import type { Model } from '../catalogue/model.js';
 import { BadInputError, field, ModelUnavailableError, modelsListing, say, type FieldPath, type Words } from '../errors.js';
 import { validateIdempotencyKey } from '../idempotency.js';
 import { assertStorableText } from '../storable-text.js';

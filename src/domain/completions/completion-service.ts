@@ -10,7 +10,7 @@ import { findAccount } from '../accounts/account-record.js';
 import type { BalanceFeed } from '../accounts/balance-feed.js';
 import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
 import { usableFallback } from '../catalogue/fallback-model.js';
-import type { Model } from '../catalogue/model-record.js';
+import type { Model } from '../catalogue/model.js';
 import {
   field,
   ForbiddenError,

@@ -8,7 +8,7 @@ import type { ToolCallDelta, UpstreamChunk, UpstreamRequest, UpstreamUsage } fro
 import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import type { CallTarget } from './resilient-upstream.js';
-import type { Model } from '../catalogue/model-record.js';
+import type { Model } from '../catalogue/model.js';
 
 /** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
 export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {

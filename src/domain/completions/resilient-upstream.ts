@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.js';
-import type { Model } from '../catalogue/model-record.js';
+import type { Model } from '../catalogue/model.js';
 import { say, UpstreamUnavailableError } from '../errors.js';
 import type { BreakerPermit, CircuitBreakers } from './circuit-breaker.js';
 import type { CompletionObserver } from './completion-observer.js';

@@ -1,6 +1,6 @@
 import type { CatalogueService } from '../../domain/catalogue/catalogue-service.js';
 import { modelNamed } from '../../domain/catalogue/model-names.js';
-import type { Model } from '../../domain/catalogue/model-record.js';
+import type { Model } from '../../domain/catalogue/model.js';
 import { AnthropicHttpError, invalidRequest } from './anthropic-errors.js';
 
 // GET /v1/models and /v1/models/{id} in Anthropic's shape, for requests that

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../../domain/access/viewer.js';
 import type { ApiKey } from '../../domain/api-keys/api-key-record.js';
-import type { Model } from '../../domain/catalogue/model-record.js';
+import type { Model } from '../../domain/catalogue/model.js';
 import type { Completion } from '../../domain/completions/completion-record.js';
 import type { LedgerEntry } from '../../domain/credits/ledger.js';
 import type { Domain } from '../../domain/domain.js';

@@ -1,6 +1,6 @@
 import type { CatalogueService } from '../../domain/catalogue/catalogue-service.js';
 import { modelNamed } from '../../domain/catalogue/model-names.js';
-import type { Model } from '../../domain/catalogue/model-record.js';
+import type { Model } from '../../domain/catalogue/model.js';
 import { formatMoney } from '../../domain/money.js';
 import { OpenAIHttpError } from './openai-errors.js';
 

@@ -1,4 +1,4 @@
-import type { Model } from '../../../domain/catalogue/model-record.js';
+import type { Model } from '../../../domain/catalogue/model.js';
 import { builder } from '../builder.js';
 
 export const ModelRef = builder.objectRef<Model>('Model');
