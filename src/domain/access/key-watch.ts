@@ -30,7 +30,8 @@ export function unlessEnded<T>(item: T | StreamEnded): T {
  * so that one key cannot hold the memory others need.
  */
 export class KeyWatch {
-  private readonly holders = new Map<string, Set<GuardedIterator<unknown>>>();
+  /** By key id: its streams, and the places claimed for streams about to start. */
+  private readonly holders = new Map<string, Set<Holder>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -40,10 +41,44 @@ export class KeyWatch {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  /** Refuses, before anything starts, a stream the viewer's key has no room for. */
-  assertRoom(viewer: Viewer): void {
-    if (viewer.kind !== 'apiKey' || (this.holders.get(viewer.apiKey.id)?.size ?? 0) < this.maxPerKey) return;
-    throw new RateLimitedError(`this API key holds ${this.maxPerKey} streams open on this server, the most it may; close one first`, 1);
+  /**
+   * Holds a place for one stream of the viewer's key, or refuses RATE_LIMITED
+   * when the key has none left; at once, before anything starts, so that
+   * concurrent starts cannot all pass the count and run (and be charged)
+   * with their streams refused afterwards. The place is the stream's once
+   * guarded, and given back by `release` when no stream comes of it.
+   */
+  claim(viewer: Viewer): StreamSlot {
+    if (viewer.kind !== 'apiKey') return { guard: (source) => source, release: () => undefined };
+    const keyId = viewer.apiKey.id;
+    let held = this.holders.get(keyId);
+    if ((held?.size ?? 0) >= this.maxPerKey) {
+      throw new RateLimitedError(`this API key holds ${this.maxPerKey} streams open on this server, the most it may; close one first`, 1);
+    }
+    if (!held) this.holders.set(keyId, (held = new Set()));
+    const holding = held;
+    const placeholder: Holder = { end: () => undefined };
+    holding.add(placeholder);
+    let settled = false;
+    const leave = (holder: Holder) => {
+      holding.delete(holder);
+      if (holding.size === 0 && this.holders.get(keyId) === holding) this.holders.delete(keyId);
+    };
+    return {
+      guard: <T>(source: AsyncIterable<T>): GuardedStream<T> => {
+        if (settled) throw new Error('a stream slot guards one stream');
+        settled = true;
+        const iterator: GuardedIterator<T> = new GuardedIterator(source[Symbol.asyncIterator](), () => leave(iterator));
+        holding.delete(placeholder);
+        holding.add(iterator);
+        return { [Symbol.asyncIterator]: () => iterator };
+      },
+      release: () => {
+        if (settled) return;
+        settled = true;
+        leave(placeholder);
+      },
+    };
   }
 
   start(): void {
@@ -55,19 +90,9 @@ export class KeyWatch {
     clearInterval(this.timer);
   }
 
+  /** The stream, ended with UNAUTHENTICATED once the viewer's key stops being live (RATE_LIMITED when it has no room). */
   guard<T>(viewer: Viewer, source: AsyncIterable<T>): GuardedStream<T> {
-    if (viewer.kind !== 'apiKey') return source;
-    this.assertRoom(viewer);
-    const keyId = viewer.apiKey.id;
-    let held = this.holders.get(keyId);
-    if (!held) this.holders.set(keyId, (held = new Set()));
-    const holding = held;
-    const iterator: GuardedIterator<T> = new GuardedIterator(source[Symbol.asyncIterator](), () => {
-      holding.delete(iterator as GuardedIterator<unknown>);
-      if (holding.size === 0 && this.holders.get(keyId) === holding) this.holders.delete(keyId);
-    });
-    holding.add(iterator as GuardedIterator<unknown>);
-    return { [Symbol.asyncIterator]: () => iterator };
+    return this.claim(viewer).guard(source);
   }
 
   /** Ends every stream the key holds on this instance (it was just revoked here). */
@@ -87,12 +112,23 @@ export class KeyWatch {
   }
 }
 
+/** A place in a key's count: a stream, or one claimed for a stream being started (ending it does nothing). */
+interface Holder {
+  end(error: DomainError): void;
+}
+
+/** See KeyWatch.claim. */
+export interface StreamSlot {
+  guard<T>(source: AsyncIterable<T>): GuardedStream<T>;
+  release(): void;
+}
+
 /**
  * The source's items, then StreamEnded once end() is called. Ending asks
  * the source to return, which wakes a pending next(): that read delivers
  * the StreamEnded, so a quiet stream ends at once too.
  */
-class GuardedIterator<T> implements AsyncIterator<T | StreamEnded> {
+class GuardedIterator<T> implements AsyncIterator<T | StreamEnded>, Holder {
   private ended: StreamEnded | undefined;
   private finished = false;
 

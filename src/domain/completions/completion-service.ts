@@ -559,7 +559,13 @@ export class CompletionService {
   async stream(viewer: Viewer, id: string, after: number | null | undefined): Promise<GuardedStream<CompletionEvent>> {
     const from = after ?? -1;
     if (!Number.isInteger(from) || from < -1) throw new BadInputError(['after'], 'must be an event index (0 or more), or omitted');
-    return this.keyWatch.guard(viewer, await this.follow(await this.find(viewer, id), from));
+    const slot = this.keyWatch.claim(viewer);
+    try {
+      return slot.guard(await this.follow(await this.find(viewer, id), from));
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
   }
 
   /**
@@ -568,9 +574,16 @@ export class CompletionService {
    * key's requestsPerMinute window stands after the start.
    */
   async startStreaming(viewer: Viewer, input: StartInput): Promise<Started & { events: GuardedStream<CompletionEvent> }> {
-    this.keyWatch.assertRoom(viewer);
-    const { completion, rateWindow } = await this.started(viewer, input);
-    return { completion, rateWindow, events: this.keyWatch.guard(viewer, await this.follow(completion, -1)) };
+    // The stream's place is held before the start: a start whose stream
+    // would be refused must not run, nor be charged.
+    const slot = this.keyWatch.claim(viewer);
+    try {
+      const { completion, rateWindow } = await this.started(viewer, input);
+      return { completion, rateWindow, events: slot.guard(await this.follow(completion, -1)) };
+    } catch (error) {
+      slot.release();
+      throw error;
+    }
   }
 
   /** The events of a completion already read (and access-checked). */
