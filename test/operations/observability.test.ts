@@ -3,9 +3,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { startCompletion, startServerWithSimulator, streamQuery } from '../helpers/completions.js';
+import { startCompletion, startMutation, startServerWithSimulator, streamQuery } from '../helpers/completions.js';
 import { fundedCustomer } from '../helpers/fixtures.js';
-import { gqlOk } from '../helpers/graphql.js';
+import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { postgresUrl } from '../helpers/postgres.js';
 import type { TestServer } from '../helpers/server.js';
 import { collectSse, collectFrom } from '../helpers/subscriptions.js';
@@ -176,6 +176,20 @@ describe('logs', () => {
     logger.info({ authorization: 'Bearer th-one', headers: { authorization: 'Bearer th-two', cookie: 'c=th-three' }, key: { secret: 'th-four' }, config: { adminToken: 'admin-five', apiKeyPepper: 'pepper-six' } }, 'careless');
     expect(lines.join('')).not.toMatch(/th-one|th-two|th-three|th-four|admin-five|pepper-six/);
     expect(JSON.parse(lines[0]!)).toMatchObject({ authorization: '[redacted]', key: { secret: '[redacted]' }, config: { adminToken: '[redacted]' } });
+  });
+
+  it('never hold the text of a request that failed with an error for its client', async () => {
+    const { key } = await fundedCustomer(server);
+    const prompt = 'a prompt that belongs to no log 7f3a';
+    // A prompt where a number belongs: the validation error quotes the value.
+    const response = await gql(server, startMutation, {
+      token: key,
+      variables: { input: { model: 'claude-haiku-4-5', messages: [{ role: 'USER', content: 'hi' }], maxTokens: prompt } },
+    });
+    expect(codeOf(response)).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(response)).toContain(prompt);
+    await eventually(async () => server.logs.some((l) => l.includes('a request failed with an error for its client')), 'the error line');
+    expect(server.logs.join('')).not.toContain(prompt);
   });
 
   it('are JSON lines that carry request and completion ids and never a key, the admin token or the upstream key', async () => {

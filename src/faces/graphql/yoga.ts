@@ -85,12 +85,12 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       warn: (...args) => logger.warn(args.join(' ')),
       // Yoga logs here every error that maskError replaced, expected ones
       // (BAD_USER_INPUT …) included; maskError itself logs the unexpected
-      // ones at error level, with their cause. An error goes through the err
-      // serializer, never as text: a failed statement's text holds its parameters.
+      // ones at error level, with their cause. These are the caller's own
+      // errors, whose messages quote what it sent ("got invalid value …",
+      // a prompt in the wrong field): only their code is logged, at any level.
       error: (...args) => {
-        const err = args.find((arg) => arg instanceof Error);
-        if (err) logger.debug({ err }, 'an error was masked');
-        else logger.debug(args.join(' '));
+        const err = args.find((arg): arg is Error & { extensions?: { code?: unknown } } => arg instanceof Error);
+        logger.debug({ code: err?.extensions?.code ?? err?.name }, 'a request failed with an error for its client');
       },
     },
     context: async ({ request }): Promise<Context> => {
