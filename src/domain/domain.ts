@@ -109,10 +109,14 @@ export async function openDomain(deps: DomainDeps): Promise<Domain> {
     catalogue: new CatalogueService(db, cache),
     usage: new UsageService(db),
     completions,
+    holdConnection: (viewer) => keyWatch.holdConnection(viewer),
     stop: async (deadlineMs) => {
       keyWatch.stop();
       await completions.stop(deadlineMs);
-      await instance.stop();
+      // A row left behind is harmless: the next start (one instance) or the
+      // heartbeat timeout (Redis) treats this instance as gone. A database
+      // that fails now must not keep the process from closing.
+      await instance.stop().catch((error) => logger.warn({ err: error }, 'could not remove this instance at shutdown; it expires on its own'));
     },
   };
 }

@@ -53,3 +53,18 @@ it('logs a closed idle connection as its error alone, not the pool client that h
   expect(Object.keys(JSON.parse(line!).err).sort()).toEqual(expect.arrayContaining(['code', 'message', 'stack', 'type']));
   expect(line).not.toMatch(/connectionParameters|"client"|_queryQueue/);
 });
+
+it('closes at shutdown even when the database refuses to remove the instance', async () => {
+  const own = await startServer({ DATABASE_STATEMENT_TIMEOUT_MS: '300' });
+  // Another session holds this instance's row, so its removal runs into the statement timeout.
+  const blocker = await own.pg.connect();
+  await blocker.query('begin');
+  await blocker.query('select 1 from instances for update');
+  const stopping = own.stop();
+  const refused = () => own.logs.some((line) => line.includes('could not remove this instance at shutdown'));
+  for (let attempt = 0; attempt < 100 && !refused(); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+  await blocker.query('rollback');
+  blocker.release();
+  await stopping;
+  expect(refused()).toBe(true);
+});
