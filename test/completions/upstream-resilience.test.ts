@@ -3,12 +3,14 @@ import { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator, SimulatorRequestRecord } from '../../src/simulator/simulator.js';
 import { anthropicClient } from '../helpers/anthropic-client.js';
-import { runToEnd, startCompletion, startMutation, startServerWithSimulator, userMessage } from '../helpers/completions.js';
+import { runToEnd, startCompletion, startMutation, startServerWithSimulator, streamQuery, userMessage } from '../helpers/completions.js';
 import { fundedCustomer } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant } from '../helpers/invariants.js';
 import { openaiClient } from '../helpers/openai-client.js';
 import type { TestServer } from '../helpers/server.js';
+import { collectFrom } from '../helpers/subscriptions.js';
+import { wsClient } from '../helpers/ws.js';
 
 // Retries, the fallback model and the circuit breaker, against the
 // simulator as a real HTTP upstream. Each breaker test uses a model of its
@@ -191,6 +193,30 @@ describe('retries before any output', () => {
     expect(await ledgerOf(server, final.id)).toEqual([{ amount: `-${charge}`, kind: 'CHARGE' }]);
     expect(await account(server, key)).toEqual({ balance: credits(1_000_000_000n - charge), reserved: '0.00' });
     await expectLedgerInvariant(server);
+  });
+
+  it('does not switch to a fallback that the admin disabled while the completion waited to retry', async () => {
+    const admin = { token: server.adminToken };
+    await gqlOk(server, `mutation { updateModel(input: { id: "claude-4-opus", fallbackModel: "claude-opus-4-7" }) { id } }`, admin);
+    const { key } = await fundedCustomer(server, '1');
+    const calls = upstreamCalls(simulator);
+    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 1 });
+    simulator.enqueue({ fault: 'http500' });
+    simulator.enqueue({ fault: 'http500' });
+    const client = wsClient(server, key);
+    try {
+      const started = await startCompletion(server, key, { model: 'claude-4-opus', maxTokens: 100 });
+      const events = collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
+      while (calls().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-7", enabled: false }) { id } }`, admin);
+      const { data } = await events;
+      expect(data.at(-1)!.completionStream.completion).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_HTTP' } });
+      expect(calls().map((r) => (r.body as { model: string }).model)).toEqual(Array(3).fill('anthropic/claude-4-opus'));
+      expect(await account(server, key)).toEqual({ balance: '1.00', reserved: '0.00' });
+    } finally {
+      await client.dispose();
+      await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-7", enabled: true }) { id } }`, admin);
+    }
   });
 
   it('does not fall back to a model that the API key may not use', async () => {

@@ -76,9 +76,15 @@ function assertModelAllowed(viewer: Viewer, model: Model): void {
   }
 }
 
-/** The fallback a completion of `model` may switch to (see fallback-model.ts); for a key limited to some models, only one of those. */
+/**
+ * The fallback a completion of `model` may switch to (see fallback-model.ts),
+ * at the prices it reserved at, `model`'s as of the start: `models` is the
+ * catalogue at the start or at the switch. For a key limited to some models,
+ * only one of those.
+ */
 function fallbackFor(viewer: Viewer, model: Model, models: readonly Model[], maxTokens: number): Model | undefined {
-  const fallback = usableFallback(model, models, model, maxTokens);
+  const now = models.find((m) => m.id === model.id);
+  const fallback = now && usableFallback(now, models, model, maxTokens);
   const allowed = allowedModelsOf(viewer);
   return fallback && (!allowed || allowed.includes(fallback.id)) ? fallback : undefined;
 }
@@ -194,7 +200,11 @@ export class CompletionService {
     assertModelAllowed(viewer, model);
     // Before the start is counted and anything is reserved: a model whose
     // circuit breaker is open (and its fallback's too) is refused at once.
-    const route = this.upstream.route(model, fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens));
+    // The switch takes the start's fallback at its start prices, like every
+    // price of a completion, if the catalogue still has it by then.
+    const fallback = fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens);
+    const fallbackAtSwitch = async () => (fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens)?.id === fallback?.id ? fallback : undefined);
+    const route = this.upstream.route(model, fallback, fallbackAtSwitch);
     let launched = false;
     try {
       const rateWindow = viewer.kind === 'apiKey' ? await this.countStart(viewer.apiKey) : null;

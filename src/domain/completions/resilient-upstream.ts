@@ -19,9 +19,16 @@ export interface UpstreamRoute {
   model: Model;
   /** The breaker's leave for the first call; released when the start goes no further. */
   permit: BreakerPermit;
-  /** Where the run switches when `model` keeps failing; undefined when there is none left. */
-  fallback: Model | undefined;
+  /** Where the run switches when `model` keeps failing, looked up at the switch; undefined when there is none left. */
+  fallback: FallbackLookup | undefined;
 }
+
+/**
+ * The fallback as the catalogue has it when the run switches: the admin may
+ * have disabled, repriced or replaced it while the completion waited to
+ * retry. Undefined when it no longer qualifies.
+ */
+export type FallbackLookup = () => Promise<Model | undefined>;
 
 /** What the run lets calls change: the request goes to another model only before any output. */
 export interface CallTarget {
@@ -32,7 +39,7 @@ export interface CallTarget {
 interface Call {
   model: Model;
   permit: BreakerPermit;
-  fallback: Model | undefined;
+  fallback: FallbackLookup | undefined;
   /** Of this model, from 1. */
   attempt: number;
 }
@@ -49,10 +56,12 @@ export class ResilientUpstream {
    * The route of a new completion of `model`: to it while its breaker lets
    * calls through, else to its fallback while that one's does; else the
    * start is refused UNAVAILABLE at once, before any credit is touched.
+   * `fallback` is the one that qualifies now; `fallbackAtSwitch` finds it
+   * again when a run switches later.
    */
-  route(model: Model, fallback: Model | undefined): UpstreamRoute {
+  route(model: Model, fallback: Model | undefined, fallbackAtSwitch: FallbackLookup): UpstreamRoute {
     const permit = this.breakers.tryAcquire(model.upstreamId);
-    if (permit) return { model, permit, fallback };
+    if (permit) return { model, permit, fallback: fallback && fallbackAtSwitch };
     const fallbackPermit = fallback && this.breakers.tryAcquire(fallback.upstreamId);
     if (fallback && fallbackPermit) return { model: fallback, permit: fallbackPermit, fallback: undefined };
     const retryAfter = Math.min(this.breakers.retryAfterSeconds(model.upstreamId), fallback ? this.breakers.retryAfterSeconds(fallback.upstreamId) : Infinity);
@@ -127,7 +136,7 @@ export class ResilientUpstream {
       }
       return { ...failed, permit: retry, attempt: failed.attempt + 1 };
     }
-    const fallback = failed.fallback;
+    const fallback = await failed.fallback?.();
     const permit = fallback && this.breakers.tryAcquire(fallback.upstreamId);
     return fallback && permit ? { model: fallback, permit, fallback: undefined, attempt: 1 } : undefined;
   }
