@@ -29,6 +29,8 @@ const badInputs: [string, Record<string, unknown>, RegExp][] = [
   ['a content part of an unknown type', { messages: [{ role: 'user', content: [{ type: 'audio', data: 'x' }] }] }, /part/],
   ['an image that is not https or a data URI', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://x/y.png' } }] }] }, /image/],
   ['a tool message without toolCallId', { messages: [{ role: 'tool', content: '{}' }] }, /toolCallId/],
+  ['an earlier tool call whose function name is 65 characters', { messages: [...hello, { role: 'assistant', toolCalls: [{ id: 'call_1', type: 'function', function: { name: 'f'.repeat(65), arguments: '{}' } }] }] }, /function name/],
+  ['an earlier tool call whose id is 257 characters', { messages: [...hello, { role: 'assistant', toolCalls: [{ id: 'c'.repeat(257), type: 'function', function: { name: 'f', arguments: '{}' } }] }] }, /id/],
   ['maxTokens of zero', { maxTokens: 0 }, /maxTokens/],
   ['maxTokens above the model limit', { model: 'claude-3-5-haiku-latest', maxTokens: 8193 }, /maxTokens/],
   ['a temperature above 1', { temperature: 1.5 }, /temperature/],

@@ -97,6 +97,9 @@ function validateToolCalls(toolCalls: unknown, path: FieldPath): unknown[] | und
     if (typeof call.function.name !== 'string' || typeof call.function.arguments !== 'string') {
       bad([...path, i, 'function'], 'needs a string name and string arguments');
     }
+    // The same rules as for the tools and the tool message that answers the call.
+    if (!functionName.test(call.function.name)) bad([...path, i, 'function', 'name'], 'a function name is 1–64 letters, digits, _ or -');
+    if (call.id.length === 0 || call.id.length > MAX_TOOL_CALL_ID_LENGTH) bad([...path, i, 'id'], `must be 1–${MAX_TOOL_CALL_ID_LENGTH} characters`);
   });
   return toolCalls;
 }
