@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { Authenticator } from './access/authenticator.js';
-import { KeyWatch } from './access/key-watch.js';
+import { KeyWatch, type ConnectionHold } from './access/key-watch.js';
+import type { Viewer } from './access/viewer.js';
 import type { RateLimiter } from './access/rate-limiter.js';
 import { AccountService } from './accounts/account-service.js';
 import type { BalanceFeed } from './accounts/balance-feed.js';
@@ -63,6 +64,8 @@ export interface Domain {
   catalogue: CatalogueService;
   usage: UsageService;
   completions: CompletionService;
+  /** A connection that carries the viewer's streams, counted and ended like one of them (see KeyWatch). */
+  holdConnection(viewer: Viewer): ConnectionHold;
   /** Graceful stop: running completions finish (up to the deadline), then this instance deregisters. */
   stop(deadlineMs: number): Promise<void>;
 }

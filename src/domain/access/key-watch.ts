@@ -95,6 +95,23 @@ export class KeyWatch {
     return this.claim(viewer).guard(source);
   }
 
+  /**
+   * A connection that carries the key's streams (graphql-sse's single
+   * connection): it counts as one of the key's streams, so a key cannot
+   * pile them up, and `ended` gives the error once the key stops being
+   * live, when the face must close it. `release` when the connection ends.
+   */
+  holdConnection(viewer: Viewer): ConnectionHold {
+    let stop!: () => void;
+    const stopped = new Promise<IteratorResult<never>>((resolve) => (stop = () => resolve({ done: true, value: undefined })));
+    const silent: AsyncIterable<never> = { [Symbol.asyncIterator]: () => ({ next: () => stopped, return: () => (stop(), stopped) }) };
+    const iterator = this.guard(viewer, silent)[Symbol.asyncIterator]();
+    return {
+      ended: iterator.next().then((last) => (last.value instanceof StreamEnded ? last.value.error : undefined)),
+      release: () => void iterator.return?.(),
+    };
+  }
+
   /** Ends every stream the key holds on this instance (it was just revoked here). */
   revoked(keyId: string): void {
     this.end(keyId, new UnauthenticatedError('this API key was revoked; create a new one'));
@@ -115,6 +132,13 @@ export class KeyWatch {
 /** A place in a key's count: a stream, or one claimed for a stream being started (ending it does nothing). */
 interface Holder {
   end(error: DomainError): void;
+}
+
+/** See KeyWatch.holdConnection. */
+export interface ConnectionHold {
+  /** Resolves with the reason once the key stops being live; with undefined once released. */
+  readonly ended: Promise<DomainError | undefined>;
+  release(): void;
 }
 
 /** See KeyWatch.claim. */

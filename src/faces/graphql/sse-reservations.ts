@@ -5,6 +5,10 @@ interface Reservation {
   credential: Buffer;
   /** Until the event stream connects; then undefined. */
   expiry: NodeJS.Timeout | undefined;
+  /** Its place among the key's streams, given back when it goes. */
+  hold: { release(): void };
+  /** Aborted when the stream is cut: its event stream ends. */
+  cut: AbortController;
 }
 
 const credentialOf = (authorization: string) => createHash('sha256').update(authorization).digest();
@@ -18,7 +22,7 @@ const credentialOf = (authorization: string) => createHash('sha256').update(auth
  * results nor lets a page without the key attach. A reservation whose
  * event stream has not connected within `connectWithinMs` is dropped, so
  * reservations cannot pile up; a connected stream lasts as long as its
- * event stream.
+ * event stream, or until it is cut (its key was revoked).
  */
 export class SseReservations {
   private readonly reservations = new Map<string, Reservation>();
@@ -29,15 +33,28 @@ export class SseReservations {
     private readonly onExpired: (token: string) => void,
   ) {}
 
-  reserve(authorization: string): string {
+  reserve(authorization: string, hold: { release(): void }): string {
     const token = randomBytes(32).toString('base64url');
-    const expiry = setTimeout(() => {
-      this.reservations.delete(token);
-      this.onExpired(token);
-    }, this.connectWithinMs);
+    const expiry = setTimeout(() => this.drop(token), this.connectWithinMs);
     expiry.unref();
-    this.reservations.set(token, { credential: credentialOf(authorization), expiry });
+    this.reservations.set(token, { credential: credentialOf(authorization), expiry, hold, cut: new AbortController() });
     return token;
+  }
+
+  /**
+   * Ends the stream: a reservation that did not connect is dropped at once;
+   * an event stream that did is cut after `afterMs`, so that the last events
+   * of its operations (their errors) reach the client first.
+   */
+  cut(token: string, afterMs: number): void {
+    const reservation = this.reservations.get(token);
+    if (reservation?.expiry) this.drop(token);
+    else if (reservation) setTimeout(() => reservation.cut.abort(), afterMs).unref();
+  }
+
+  private drop(token: string): void {
+    this.released(token);
+    this.onExpired(token);
   }
 
   /** Whether `token` names a stream reserved with exactly this Authorization. */
@@ -46,16 +63,20 @@ export class SseReservations {
     return reservation !== undefined && authorization !== null && timingSafeEqual(reservation.credential, credentialOf(authorization));
   }
 
-  /** Its event stream connected: it no longer expires, and lasts until `released`. */
-  connected(token: string): void {
+  /** Its event stream connected: it no longer expires, and lasts until `released`; the signal aborts when it is cut. */
+  connected(token: string): AbortSignal | undefined {
     const reservation = this.reservations.get(token);
-    if (!reservation) return;
+    if (!reservation) return undefined;
     clearTimeout(reservation.expiry);
     reservation.expiry = undefined;
+    return reservation.cut.signal;
   }
 
   released(token: string): void {
-    clearTimeout(this.reservations.get(token)?.expiry);
+    const reservation = this.reservations.get(token);
+    if (!reservation) return;
+    clearTimeout(reservation.expiry);
+    reservation.hold.release();
     this.reservations.delete(token);
   }
 }

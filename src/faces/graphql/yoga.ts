@@ -74,7 +74,10 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       useOperationNameLog(),
       useCompiledSubscriptionEvents(),
       useSingleConnectionSse({
-        signsIn: async (authorization) => (await domain.authenticator.authenticate(authorization)).kind !== 'anonymous',
+        hold: async (authorization) => {
+          const viewer = await domain.authenticator.authenticate(authorization);
+          return viewer.kind === 'anonymous' ? undefined : domain.holdConnection(viewer);
+        },
         maxRequestBytes: config.maxRequestBytes,
         logger,
       }),

@@ -1,6 +1,8 @@
 import type { ExecutionResult } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { ConnectionHold } from '../../../domain/access/key-watch.js';
+import { RateLimitedError } from '../../../domain/errors.js';
 import type { Logger } from '../../../logger.js';
 import { SseReservations } from '../sse-reservations.js';
 import { forgeryRefusal } from './csrf-prevention.js';
@@ -12,9 +14,16 @@ const TOKEN_PARAM = 'token';
 // The graphql-sse client opens the event stream right after its PUT.
 const CONNECT_WITHIN_MS = 10_000;
 
+// How long a revoked key's event stream stays open for its operations' last events.
+const LAST_EVENTS_MS = 1_000;
+
 export interface SingleConnectionOptions {
-  /** Whether credentials (an Authorization value) name a viewer; throws when they are invalid. */
-  signsIn(authorization: string | undefined): Promise<boolean>;
+  /**
+   * A place for the stream of the viewer that credentials (an Authorization
+   * value) name, ended when they stop being valid; undefined when they name
+   * no one. Throws RateLimitedError when the key holds all the streams it may.
+   */
+  hold(authorization: string): Promise<ConnectionHold | undefined>;
   /** Largest operation body, as for every other GraphQL request (MAX_REQUEST_BYTES). */
   maxRequestBytes: number;
   logger: Logger;
@@ -39,6 +48,34 @@ async function boundedText(request: Request, maxBytes: number): Promise<string |
     parts.push(read.value);
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** The body, finished (closed, not failed: the client sees the stream end) once `cut` aborts; the handler's stream is cancelled then. */
+function endedOn(body: ReadableStream<Uint8Array>, cut: AbortSignal): ReadableStream<Uint8Array> {
+  const source = body.getReader();
+  let open = true;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      cut.addEventListener(
+        'abort',
+        () => {
+          if (open) controller.close();
+          open = false;
+          void source.cancel().catch(() => undefined);
+        },
+        { once: true },
+      );
+    },
+    async pull(controller) {
+      const read = await source.read().catch(() => ({ done: true, value: undefined }) as const);
+      if (!open) return;
+      if (read.done) {
+        open = false;
+        controller.close();
+      } else controller.enqueue(read.value);
+    },
+    cancel: (reason) => source.cancel(reason),
+  });
 }
 
 type Result = ExecutionResult & { errors?: readonly { toJSON?: () => unknown }[] };
@@ -97,9 +134,13 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
     const handler = handle as (request: Request) => Promise<Response>;
     const authorization = request.headers.get('authorization');
     if (request.method === 'PUT') {
-      const signedIn = await options.signsIn(authorization ?? undefined).catch(() => false);
-      if (!signedIn || !authorization) return refusal(401, 'UNAUTHENTICATED', 'reserving an event stream needs credentials: send "Authorization: Bearer <API key or admin token>"');
-      reservedTokens.set(request, reservations.reserve(authorization));
+      const held = authorization ? await options.hold(authorization).catch((error: unknown) => (error instanceof RateLimitedError ? error : undefined)) : undefined;
+      if (held instanceof RateLimitedError) return refusal(429, held.code, held.message);
+      if (!held || !authorization) return refusal(401, 'UNAUTHENTICATED', 'reserving an event stream needs credentials: send "Authorization: Bearer <API key or admin token>"');
+      const token = reservations.reserve(authorization, held);
+      // A revoked or expired key's stream ends; the key's operations on it end with UNAUTHENTICATED first.
+      void held.ended.then((reason) => reason && reservations.cut(token, LAST_EVENTS_MS));
+      reservedTokens.set(request, token);
       return handler(request);
     }
     const token = streamTokenOf(request) as string;
@@ -109,11 +150,10 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
     if (request.method === 'GET' && request.headers.get('accept') === 'text/event-stream') {
       const response = await handler(request);
       // Not for a second event stream on the same token, which is refused (409).
-      if (response.status === 200) {
-        reservations.connected(token);
-        serverContext.res?.once('close', () => reservations.released(token));
-      }
-      return response;
+      if (response.status !== 200 || !response.body) return response;
+      const cut = reservations.connected(token) as AbortSignal;
+      serverContext.res?.once('close', () => reservations.released(token));
+      return new fetchAPI.Response(endedOn(response.body, cut), { status: response.status, headers: response.headers });
     }
     if (request.method !== 'POST') return handler(request);
     const forgery = forgeryRefusal(request);
