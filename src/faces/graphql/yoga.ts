@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createGraphQLError, createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../../config.js';
@@ -27,15 +26,17 @@ import type { TrustedDocuments } from './trusted-documents.js';
 export type ServerContext = { req: IncomingMessage; res: ServerResponse };
 export type Yoga = YogaServerInstance<ServerContext, Context>;
 
-let graphiqlPage: string | undefined;
+let graphiqlPage: Promise<string> | undefined;
 
 /**
  * GraphiQL from the installed package, not from a CDN: it must work on
  * machines without internet access. The page (about 9 MB, assets inlined)
- * is rendered once, as its options never change.
+ * is rendered once, as its options never change. The package is loaded on
+ * the first request for the page: its module alone holds about 28 MB of
+ * heap, which a server without GraphiQL (production's default) never needs.
  */
-function renderLocalGraphiQL(options?: GraphiQLOptions): string {
-  graphiqlPage ??= renderGraphiQL(options);
+function renderLocalGraphiQL(options: GraphiQLOptions): Promise<string> {
+  graphiqlPage ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options));
   return graphiqlPage;
 }
 
