@@ -61,13 +61,13 @@ function rowOf(cursor: string, key: SortKey, owner: string | undefined, path: re
 export interface PageClauses {
   where: SQL | undefined;
   orderBy: SQL[];
-  /** The same order over the rows of a subquery named `alias` (a page read per owner, see pageOfEach). */
+  /** The same order over the rows of a subquery named `alias` (a page read per owner, see account-pages.ts). */
   orderByIn(alias: string): SQL[];
 }
 
 /**
  * WHERE and ORDER BY for a page along a sort key (row comparisons use the
- * index). `owners` are the lists read at once (see listLedgerOf); a cursor
+ * index). `owners` are the lists read at once (see account-pages.ts); a cursor
  * belongs to one list, so a page with a cursor reads exactly one.
  */
 export function pageClauses(key: SortKey, page: PageRequest, owners: readonly string[] | undefined = undefined): PageClauses {
@@ -95,10 +95,4 @@ export function groupByOwner<T>(ownerIds: readonly string[], rows: readonly T[],
   const groups = new Map<string, T[]>(ownerIds.map((id) => [id, []]));
   for (const row of rows) groups.get(ownerOf(row))?.push(row);
   return ownerIds.map((id) => groups.get(id) ?? []);
-}
-
-/** Per-owner counts (`count(*) … group by owner`), in the order of `ownerIds`; zero for owners without rows. */
-export function countsByOwner(ownerIds: readonly string[], rows: readonly { accountId: string; n: number }[]): number[] {
-  const counts = new Map(rows.map((r) => [r.accountId, r.n]));
-  return ownerIds.map((id) => counts.get(id) ?? 0);
 }

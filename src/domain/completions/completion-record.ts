@@ -1,8 +1,9 @@
-import { and, count, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { NOT_NULL_VIOLATION, rowsOf, sqlStateOf, type Database } from '../../db/database.js';
 import { accountTable, apiKeyTable, completionTable } from '../../db/tables.js';
 import { assertUuid } from '../ids.js';
-import { countsByOwner, creationOrder, cursorOf, groupByOwner, pageClauses, type PageRequest } from '../pagination.js';
+import { countOfEach, pageOfEach } from '../account-pages.js';
+import { creationOrder, cursorOf, type PageRequest } from '../pagination.js';
 
 // Persistence of completions. A completion costs two writes whatever its
 // length: one statement reserves credits (and the key's limits) and inserts
@@ -237,30 +238,11 @@ const completionOrder = creationOrder('completions', completionTable, true, comp
 /** Where a completion stands in its account's list, for the next page. */
 export const completionCursor = (completion: Completion): string => cursorOf(completionOrder, completion.accountId, completion.id);
 
-/** A page of each account's completions, newest first, in one statement (see listLedgerOf). */
-export async function listCompletionsOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<Completion[][]> {
-  const { where, orderBy, orderByIn } = pageClauses(completionOrder, page, accountIds);
-  const completion = db
-    .select()
-    .from(completionTable)
-    .where(and(eq(completionTable.accountId, accountTable.id), where))
-    .orderBy(...orderBy)
-    .limit(page.limit)
-    .as('completion');
-  const rows = await db
-    .select({ completion: completion._.selectedFields })
-    .from(accountTable)
-    .crossJoinLateral(completion)
-    .where(inArray(accountTable.id, [...accountIds]))
-    .orderBy(accountTable.id, ...orderByIn('completion'));
-  return groupByOwner(accountIds, rows.map((r) => r.completion), (c) => c.accountId);
+/** A page of each account's completions, newest first, in one statement (see account-pages.ts). */
+export function listCompletionsOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<Completion[][]> {
+  return pageOfEach<Completion>(db, completionTable, completionOrder, accountIds, page);
 }
 
-export async function countCompletionsOf(db: Database, accountIds: readonly string[]): Promise<number[]> {
-  const rows = await db
-    .select({ accountId: completionTable.accountId, n: count() })
-    .from(completionTable)
-    .where(inArray(completionTable.accountId, [...accountIds]))
-    .groupBy(completionTable.accountId);
-  return countsByOwner(accountIds, rows);
+export function countCompletionsOf(db: Database, accountIds: readonly string[]): Promise<number[]> {
+  return countOfEach(db, completionTable, accountIds);
 }

@@ -1,10 +1,11 @@
-import { TransactionRollbackError, and, count, eq, inArray, sql } from 'drizzle-orm';
+import { TransactionRollbackError, and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/database.js';
 import { accountTable, ledgerTable } from '../../db/tables.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import { validateIdempotencyKey } from '../idempotency.js';
 import { assertUuid } from '../ids.js';
-import { countsByOwner, cursorOf, groupByOwner, pageClauses, type PageRequest, type SortKey } from '../pagination.js';
+import { countOfEach, pageOfEach } from '../account-pages.js';
+import { cursorOf, type PageRequest, type SortKey } from '../pagination.js';
 
 export type LedgerEntry = typeof ledgerTable.$inferSelect;
 
@@ -81,34 +82,11 @@ const ledgerOrder: SortKey = {
 /** Where an entry stands in its account's ledger, for the next page. */
 export const ledgerCursor = (entry: LedgerEntry): string => cursorOf(ledgerOrder, entry.accountId, entry.id.toString());
 
-/**
- * A page of each account's ledger, newest first, in one statement: a
- * LATERAL subquery per account reads its page through the account's index,
- * exactly as a page of one account would.
- */
-export async function listLedgerOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<LedgerEntry[][]> {
-  const { where, orderBy, orderByIn } = pageClauses(ledgerOrder, page, accountIds);
-  const entry = db
-    .select()
-    .from(ledgerTable)
-    .where(and(eq(ledgerTable.accountId, accountTable.id), where))
-    .orderBy(...orderBy)
-    .limit(page.limit)
-    .as('entry');
-  const rows = await db
-    .select({ entry: entry._.selectedFields })
-    .from(accountTable)
-    .crossJoinLateral(entry)
-    .where(inArray(accountTable.id, [...accountIds]))
-    .orderBy(accountTable.id, ...orderByIn('entry'));
-  return groupByOwner(accountIds, rows.map((r) => r.entry), (e) => e.accountId);
+/** A page of each account's ledger, newest first, in one statement (see account-pages.ts). */
+export function listLedgerOf(db: Database, accountIds: readonly string[], page: PageRequest): Promise<LedgerEntry[][]> {
+  return pageOfEach<LedgerEntry>(db, ledgerTable, ledgerOrder, accountIds, page);
 }
 
-export async function countLedgerOf(db: Database, accountIds: readonly string[]): Promise<number[]> {
-  const rows = await db
-    .select({ accountId: ledgerTable.accountId, n: count() })
-    .from(ledgerTable)
-    .where(inArray(ledgerTable.accountId, [...accountIds]))
-    .groupBy(ledgerTable.accountId);
-  return countsByOwner(accountIds, rows);
+export function countLedgerOf(db: Database, accountIds: readonly string[]): Promise<number[]> {
+  return countOfEach(db, ledgerTable, accountIds);
 }
