@@ -16,6 +16,7 @@ import { createPlayground } from './http/playground.js';
 import { bundlePlayground } from './http/playground-bundle.js';
 import { playgroundOperations } from './http/playground-operations.js';
 import { withRequestLog } from './http/request-log.js';
+import { withRequestMetrics } from './http/request-metrics.js';
 import { routeRequests } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -83,7 +84,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (realtime.shared) readiness.push({ name: 'redis', check: () => realtime.ping() });
 
   const trustedDocuments = config.trustedDocuments === 'playground' ? new TrustedDocuments(await playgroundOperations()) : undefined;
-  const yoga = createGraphQLServer(buildSchema(), { domain, config, logger, activeSubscriptions: metrics.activeSubscriptions, trustedDocuments });
+  const yoga = createGraphQLServer(buildSchema(), {
+    domain,
+    config,
+    logger,
+    activeSubscriptions: metrics.activeSubscriptions,
+    operations: metrics,
+    trustedDocuments,
+  });
   const routes = [
     opsRoutes({ metrics, readiness, logger }),
     // Before the OpenAI face: both live under /v1 (see anthropic-router.ts for which requests are whose).
@@ -91,9 +99,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     openAIRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
     await createPlayground(logger, () => bundlePlayground({ byHash: trustedDocuments !== undefined })),
   ];
-  const httpServer: Server = createServer(
-    withRequestLog(logger, opsPaths, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))),
-  );
+  const handler = withRequestLog(logger, opsPaths, withRequestMetrics(metrics, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))));
+  const httpServer: Server = createServer(handler);
   // Longer than the usual load balancer idle timeout (60 s), so the server
   // never closes a keep-alive socket a client is about to reuse.
   httpServer.keepAliveTimeout = 65_000;

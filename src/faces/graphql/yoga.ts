@@ -18,6 +18,7 @@ import { useCsrfPrevention } from './plugins/csrf-prevention.js';
 import { createMaskError } from './plugins/error-masking.js';
 import { useDisableIntrospection } from './plugins/introspection.js';
 import { useRefuseNulCharacters } from './plugins/nul-characters.js';
+import { useOperationMetrics, type OperationTimer } from './plugins/operation-metrics.js';
 import { useOperationNameLog } from './plugins/operation-name-log.js';
 import { useRequestParseErrors } from './plugins/request-parse-errors.js';
 import { useSingleConnectionSse } from './plugins/single-connection-sse.js';
@@ -39,16 +40,17 @@ function renderLocalGraphiQL(options?: GraphiQLOptions): string {
   return graphiqlPage;
 }
 
-/** What the GraphQL face needs: the domain, its settings, a log, a gauge of open subscriptions and any trusted documents. */
+/** What the GraphQL face needs: the domain, its settings, a log, its metrics and any trusted documents. */
 export interface GraphQLFaceDeps {
   domain: Domain;
   config: Pick<Config, 'graphiql' | 'introspection' | 'maxRequestBytes' | 'queryLimits'>;
   logger: Logger;
   activeSubscriptions: Counter;
+  operations: OperationTimer;
   trustedDocuments?: TrustedDocuments;
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, trustedDocuments }: GraphQLFaceDeps): Yoga {
+export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, operations, trustedDocuments }: GraphQLFaceDeps): Yoga {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -71,6 +73,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       useStartCompletionAlone(),
       useRefuseNulCharacters(),
       useActiveSubscriptions(activeSubscriptions),
+      useOperationMetrics(operations),
       useOperationNameLog(),
       useCompiledSubscriptionEvents(),
       useSingleConnectionSse({
