@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseOptions } from './db/database.js';
+import { noCompletionTracer } from './domain/completions/completion-tracer.js';
 import { openDomain, type Domain } from './domain/domain.js';
 import { buildSchema } from './faces/graphql/schema.js';
 import { attachWebSocket } from './faces/graphql/websocket.js';
@@ -76,6 +77,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     rateLimiter: realtime.rateLimiter,
     balances: realtime.balances,
     observer: metrics,
+    tracer: noCompletionTracer,
     instanceTimeoutMs: realtime.shared ? config.instanceTimeoutMs : undefined,
     limits: config.limits,
     logger,
