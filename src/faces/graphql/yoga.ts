@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createGraphQLError, createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../../config.js';
 import { RateLimitedError } from '../../domain/errors.js';
@@ -40,7 +40,7 @@ function renderLocalGraphiQL(options?: GraphiQLOptions): string {
   return graphiqlPage;
 }
 
-/** What the GraphQL face needs: the domain, its settings, a log, its metrics and any trusted documents. */
+/** What the GraphQL face needs: the domain, its settings, a log, its metrics, any trusted documents and the app's tracing plugin. */
 export interface GraphQLFaceDeps {
   domain: Domain;
   config: Pick<Config, 'graphiql' | 'introspection' | 'maxRequestBytes' | 'queryLimits'>;
@@ -48,9 +48,11 @@ export interface GraphQLFaceDeps {
   activeSubscriptions: Counter;
   operations: OperationTimer;
   trustedDocuments?: TrustedDocuments;
+  /** Runs after every other plugin, so that it wraps the execute and subscribe functions they set: the operation spans. */
+  tracingPlugin?: Plugin;
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, operations, trustedDocuments }: GraphQLFaceDeps): Yoga {
+export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, operations, trustedDocuments, tracingPlugin }: GraphQLFaceDeps): Yoga {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -81,6 +83,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
         maxRequestBytes: config.maxRequestBytes,
         logger,
       }),
+      ...(tracingPlugin ? [tracingPlugin] : []),
     ],
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
