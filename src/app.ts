@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseOptions } from './db/database.js';
+import { noCompletionTracer } from './domain/completions/completion-tracer.js';
 import { openDomain, type Domain } from './domain/domain.js';
 import { buildSchema } from './faces/graphql/schema.js';
 import { attachWebSocket } from './faces/graphql/websocket.js';
@@ -16,9 +17,14 @@ import { createPlayground } from './http/playground.js';
 import { bundlePlayground } from './http/playground-bundle.js';
 import { playgroundOperations } from './http/playground-operations.js';
 import { withRequestLog } from './http/request-log.js';
+import { withRequestMetrics } from './http/request-metrics.js';
+import { withRequestSpans } from './http/request-spans.js';
 import { routeRequests } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
+import { completionSpans } from './observability/completion-spans.js';
 import { Metrics } from './observability/metrics.js';
+import { useOperationSpans } from './observability/operation-spans.js';
+import { openTracing, type TracingOptions } from './observability/tracing.js';
 import { openRealtime } from './realtime/realtime.js';
 import { startSimulator, type Simulator } from './simulator/simulator.js';
 import { createUpstreamClient } from './upstream/client.js';
@@ -38,6 +44,8 @@ const SUBSCRIBER_FLUSH_MS = 200;
 
 export interface AppOptions extends DatabaseOptions {
   logger?: Logger;
+  /** Turns tracing on, with spans going here instead of over OTLP: the tests' in-memory exporter. */
+  spanProcessor?: TracingOptions['spanProcessor'];
 }
 
 /** Wires config to the domain, its ports and its faces, behind one HTTP server. */
@@ -63,6 +71,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   const realtime = await openRealtime(config, logger);
   const metrics = new Metrics();
+  const tracing = openTracing(config.tracing, { spanProcessor: options.spanProcessor, logger });
   const domain = await openDomain({
     db: database.db,
     adminToken,
@@ -75,6 +84,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     rateLimiter: realtime.rateLimiter,
     balances: realtime.balances,
     observer: metrics,
+    tracer: tracing ? completionSpans(tracing) : noCompletionTracer,
     instanceTimeoutMs: realtime.shared ? config.instanceTimeoutMs : undefined,
     limits: config.limits,
     logger,
@@ -83,7 +93,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (realtime.shared) readiness.push({ name: 'redis', check: () => realtime.ping() });
 
   const trustedDocuments = config.trustedDocuments === 'playground' ? new TrustedDocuments(await playgroundOperations()) : undefined;
-  const yoga = createGraphQLServer(buildSchema(), { domain, config, logger, activeSubscriptions: metrics.activeSubscriptions, trustedDocuments });
+  const yoga = createGraphQLServer(buildSchema(), {
+    domain,
+    config,
+    logger,
+    activeSubscriptions: metrics.activeSubscriptions,
+    operations: metrics,
+    trustedDocuments,
+    tracingPlugin: tracing && useOperationSpans(tracing),
+  });
   const routes = [
     opsRoutes({ metrics, readiness, logger }),
     // Before the OpenAI face: both live under /v1 (see anthropic-router.ts for which requests are whose).
@@ -91,9 +109,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     openAIRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
     await createPlayground(logger, () => bundlePlayground({ byHash: trustedDocuments !== undefined })),
   ];
-  const httpServer: Server = createServer(
-    withRequestLog(logger, opsPaths, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))),
-  );
+  const handler = withRequestLog(logger, opsPaths, withRequestMetrics(metrics, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))));
+  // Outermost, so that everything a request runs is inside its span.
+  const httpServer: Server = createServer(tracing ? withRequestSpans(tracing, handler) : handler);
   // Longer than the usual load balancer idle timeout (60 s), so the server
   // never closes a keep-alive socket a client is about to reuse.
   httpServer.keepAliveTimeout = 65_000;
@@ -133,6 +151,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await websocket.close();
       for (const socket of sockets) socket.destroy();
       await closed;
+      // After the completions settled: their last spans are exported too.
+      await tracing?.shutdown();
       await simulator?.close();
       await database.close();
     },

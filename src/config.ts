@@ -94,6 +94,12 @@ const environmentSchema = z.object({
   WS_CONNECTION_INIT_TIMEOUT_MS: positiveInt.default(5_000),
   WS_IDLE_TIMEOUT_MS: positiveInt.default(60_000),
   WS_MAX_ANONYMOUS_CONNECTIONS: positiveInt.default(200),
+  // Traces (README, "Tracing"): off unless an OTLP endpoint is set. The exporter reads its other
+  // standard variables (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, certificates) itself.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().default('tokenhub-gateway'),
+  OTEL_TRACES_SAMPLER: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 /** Every variable the configuration reads (.env.example and compose.yaml are checked against it). */
@@ -138,6 +144,17 @@ export interface Config {
   /** What the domain bounds: keys and streams held, how long completions and their settlements may take. */
   limits: Limits;
   websocket: WebSocketLimits;
+  tracing: TracingConfig;
+}
+
+/** OpenTelemetry traces: exported over OTLP (HTTP, protobuf) when an endpoint is set, else off. */
+export interface TracingConfig {
+  /** The OTLP base URL (traces go to its /v1/traces); undefined: tracing off. */
+  otlpEndpoint: string | undefined;
+  serviceName: string;
+  /** OTEL_TRACES_SAMPLER's values; the ratio is OTEL_TRACES_SAMPLER_ARG's, used by the traceidratio ones. */
+  sampler: z.infer<typeof environmentSchema>['OTEL_TRACES_SAMPLER'];
+  samplerRatio: number;
 }
 
 /** What one graphql-ws connection may hold, and for how long it may hold nothing. */
@@ -242,6 +259,12 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
       idleTimeoutMs: e.WS_IDLE_TIMEOUT_MS,
       maxAnonymousConnections: e.WS_MAX_ANONYMOUS_CONNECTIONS,
+    },
+    tracing: {
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+      sampler: e.OTEL_TRACES_SAMPLER,
+      samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
     },
   };
 }

@@ -14,6 +14,7 @@ import { CatalogueService } from './catalogue/catalogue-service.js';
 import { seedCatalogue } from './catalogue/seed.js';
 import type { CompletionControl } from './completions/completion-control.js';
 import type { CompletionObserver } from './completions/completion-observer.js';
+import type { CompletionTracer } from './completions/completion-tracer.js';
 import { CircuitBreakers, type BreakerOptions } from './completions/circuit-breaker.js';
 import { CompletionService } from './completions/completion-service.js';
 import type { CompletionEventLog } from './completions/event-log.js';
@@ -25,7 +26,7 @@ import { CreditService } from './credits/credit-service.js';
 import type { Limits } from '../config.js';
 import { UsageService } from './usage/usage-service.js';
 
-/** What the domain needs from the app: storage, the upstream, the realtime ports and observers. */
+/** What the domain needs from the app: storage, the upstream, the realtime ports, observers and the tracer. */
 export interface DomainDeps {
   db: Database;
   adminToken: string;
@@ -41,6 +42,8 @@ export interface DomainDeps {
   rateLimiter: RateLimiter;
   balances: BalanceFeed;
   observer: CompletionObserver;
+  /** Where completions record their milestones: OpenTelemetry spans, or nothing. */
+  tracer: CompletionTracer;
   /**
    * With state shared between instances: how long an instance may miss
    * heartbeats before others settle its completions as INTERRUPTED.

@@ -5,6 +5,27 @@ import type { CompletionObserver } from '../domain/completions/completion-observ
 import type { UpstreamErrorKind } from '../domain/completions/upstream.js';
 import { UNITS_PER_CREDIT } from '../domain/money.js';
 
+/** Distinct operation names that get a label of their own; later ones are counted as `other`. */
+const MAX_OPERATION_NAMES = 200;
+
+/**
+ * Operation names are chosen by clients, so that each would otherwise be a
+ * series of its own, without bound. The first MAX_OPERATION_NAMES names an
+ * instance sees keep theirs (the playground's and a deployment's own
+ * clients come first in practice); an anonymous operation is `anonymous`.
+ */
+class OperationNames {
+  private readonly known = new Set<string>();
+
+  label(name: string | null): string {
+    if (name === null) return 'anonymous';
+    if (this.known.has(name)) return name;
+    if (this.known.size >= MAX_OPERATION_NAMES || name.length > 64) return 'other';
+    this.known.add(name);
+    return name;
+  }
+}
+
 const seconds = (from: Date, to: Date) => Math.max(0, to.getTime() - from.getTime()) / 1000;
 
 /**
@@ -82,6 +103,24 @@ export class Metrics implements CompletionObserver {
     registers: [this.registry],
   });
 
+  private readonly httpRequests = new Histogram({
+    name: 'tokenhub_http_request_duration_seconds',
+    help: 'HTTP requests by route template (never the raw path), method and status, until the response ended or the client left: streams last as long as they stream.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  private readonly graphqlOperations = new Histogram({
+    name: 'tokenhub_graphql_operation_duration_seconds',
+    help: 'GraphQL operations executed (a subscription until its stream is set up), by operation name, type and outcome (ok, error).',
+    labelNames: ['operation', 'type', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  private readonly operationNames = new OperationNames();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -105,6 +144,14 @@ export class Metrics implements CompletionObserver {
 
   breakerChanged(upstreamModel: string, change: BreakerChange): void {
     this.breakersOpen.set({ model: upstreamModel }, change === 'opened' ? 1 : 0);
+  }
+
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    this.httpRequests.observe({ route, method, status: String(status) }, seconds);
+  }
+
+  observeOperation(name: string | null, type: string, outcome: 'ok' | 'error', seconds: number): void {
+    this.graphqlOperations.observe({ operation: this.operationNames.label(name), type, outcome }, seconds);
   }
 
   text(): Promise<string> {

@@ -50,6 +50,7 @@ function offenders(room: string, forbidden: (imported: string) => boolean): stri
 const graphQL = (i: string) => /^(graphql|graphql-yoga|graphql-ws|graphql-sse|ws|@pothos\/.*|@graphql-yoga\/.*|@envelop\/.*|@escape\.tech\/.*)$/.test(i);
 const http = (i: string) => /^(node:)?(http|https|http2)$/.test(i) || i.startsWith('http/') || i.startsWith('faces/');
 const redis = (i: string) => i === 'ioredis';
+const openTelemetry = (i: string) => i.startsWith('@opentelemetry/');
 const implementations = (i: string) => /^(realtime|upstream|simulator|observability)\//.test(i) || i === 'app.ts' || i === 'main.ts';
 
 describe('the code layout', () => {
@@ -63,6 +64,15 @@ describe('the code layout', () => {
 
   it('keeps the domain free of Redis', () => {
     expect(offenders('domain/', redis)).toEqual([]);
+  });
+
+  it('keeps the domain free of OpenTelemetry: completions trace through a port of their own', () => {
+    expect(offenders('domain/', openTelemetry)).toEqual([]);
+  });
+
+  it('lets only observability/ and the HTTP request spans import OpenTelemetry', () => {
+    const outside = files.filter((f) => !f.path.startsWith('observability/') && f.path !== 'http/request-spans.ts');
+    expect(outside.flatMap((f) => f.imports.filter(openTelemetry).map((i) => `${f.path} -> ${i}`))).toEqual([]);
   });
 
   it('lets the domain reach realtime, the upstream and the simulator only through the ports it owns', () => {
@@ -97,5 +107,7 @@ describe('the code layout', () => {
     expect(app?.imports).toEqual(expect.arrayContaining(['domain/domain.ts', 'faces/graphql/yoga.ts', 'faces/anthropic/anthropic-router.ts', 'node:http']));
     expect(files.filter((f) => f.path.startsWith('faces/anthropic/')).length).toBeGreaterThan(0);
     expect(offenders('faces/graphql/', graphQL).length).toBeGreaterThan(0);
+    expect(offenders('observability/', openTelemetry).length).toBeGreaterThan(0);
+    expect(files.find((f) => f.path === 'domain/completions/completion-service.ts')?.imports).toContain('domain/completions/completion-tracer.ts');
   });
 });

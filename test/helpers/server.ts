@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createDatabase, databaseUrl, dropDatabase, testTemplate } from './postgres.js';
@@ -26,9 +26,13 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 /**
  * A real server on an ephemeral port over its own Postgres database, started
  * through the same buildApp as `npm start`. `env` overrides configuration;
- * `reachDatabase` rewrites the URL the server uses (through a proxy, say).
+ * `reachDatabase` rewrites the URL the server uses (through a proxy, say);
+ * `spanProcessor` receives the server's spans.
  */
-export async function startServer(env: Record<string, string> = {}, options: { reachDatabase?: (url: string) => string } = {}): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { reachDatabase?: (url: string) => string; spanProcessor?: AppOptions['spanProcessor'] } = {},
+): Promise<TestServer> {
   const database = await createDatabase(testTemplate());
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -49,7 +53,7 @@ export async function startServer(env: Record<string, string> = {}, options: { r
       done();
     },
   });
-  const app = await buildApp(config, { logger: createLogger(config, sink), onQuery: (sql) => statements.push(sql) });
+  const app = await buildApp(config, { logger: createLogger(config, sink), onQuery: (sql) => statements.push(sql), spanProcessor: options.spanProcessor });
   const url = await app.start();
   const pool = new pg.Pool({ connectionString: databaseUrl(database), max: 4 });
   // The database is dropped with force at the end; idle clients must not crash the run.

@@ -88,6 +88,34 @@ describe('/metrics', () => {
     expect(await metric('tokenhub_upstream_retries_total', { model, kind: 'http', next: 'retry' })).toBe(1);
   });
 
+  it('times each GraphQL operation by its name, type and outcome, an anonymous one as anonymous', async () => {
+    const { key } = await fundedCustomer(server);
+    await gqlOk(server, 'query CatalogueForMetrics { models { id } }', { token: key });
+    await gqlOk(server, '{ models { id } }', { token: key });
+    const refused = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: 'mutation CancelForMetrics { cancelCompletion(id: "00000000-0000-0000-0000-000000000000") { id } }' }),
+    });
+    await refused.text();
+    await eventually(async () => (await metric('tokenhub_graphql_operation_duration_seconds_count', { operation: 'CatalogueForMetrics', type: 'query', outcome: 'ok' })) === 1, 'the named operation');
+    expect(await metric('tokenhub_graphql_operation_duration_seconds_count', { operation: 'anonymous', type: 'query', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(await metric('tokenhub_graphql_operation_duration_seconds_count', { operation: 'CancelForMetrics', type: 'mutation', outcome: 'error' })).toBe(1);
+  });
+
+  it('times each HTTP request by route template, method and status, never by its raw path', async () => {
+    const { key } = await fundedCustomer(server);
+    const response = await fetch(`${server.url}/v1/models/anthropic%2Fclaude-haiku-4-5`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.status).toBe(200);
+    await response.text();
+    await (await fetch(`${server.url}/no/such/path-4711`)).text();
+    await eventually(async () => (await metric('tokenhub_http_request_duration_seconds_count', { route: '/v1/models/{model}', method: 'GET', status: '200' })) === 1, 'the REST route');
+    const scraped = await scrape();
+    expect(scraped).toMatch(/^tokenhub_http_request_duration_seconds_count\{[^}]*route="unmatched"/m);
+    expect(scraped).not.toMatch(/route="[^"]*claude/);
+    expect(scraped).not.toContain('path-4711');
+  });
+
   it('counts open subscriptions over SSE and WebSocket, and forgets each one when it ends or its client leaves', async () => {
     const { key } = await fundedCustomer(server);
     simulator.enqueue({ words: 40, ttftMs: 50, interTokenMs: 25 });

@@ -12,6 +12,7 @@ import type { CatalogueCache } from '../catalogue/catalogue-cache.js';
 import { usableFallback } from '../catalogue/fallback-model.js';
 import type { Model } from '../catalogue/model.js';
 import {
+  DomainError,
   field,
   ForbiddenError,
   IdempotencyKeyReusedError,
@@ -29,6 +30,7 @@ import type { PageRequest } from '../pagination.js';
 import type { CompletionControl } from './completion-control.js';
 import type { CompletionEvent } from './completion-event.js';
 import type { CompletionObserver } from './completion-observer.js';
+import type { CompletionTrace, CompletionTracer, TracedSettlement } from './completion-tracer.js';
 import {
   activeStatuses,
   countCompletionsOf,
@@ -65,6 +67,20 @@ export interface StartInput extends CompletionRequestInput {
    */
   fitMaxTokensToCredits?: boolean;
 }
+
+/** What a trace may hold of a settlement: no text. */
+const tracedSettlement = (s: Omit<TracedSettlement, 'appliedHere'>, appliedHere: boolean): TracedSettlement => ({
+  status: s.status,
+  errorCode: s.errorCode,
+  charge: s.charge,
+  promptTokens: s.promptTokens,
+  completionTokens: s.completionTokens,
+  cachedPromptTokens: s.cachedPromptTokens,
+  cacheWriteTokens: s.cacheWriteTokens,
+  usageEstimated: s.usageEstimated,
+  answeredModelId: s.answeredModelId,
+  appliedHere,
+});
 
 const allowedModelsOf = (viewer: Viewer) => (viewer.kind === 'apiKey' ? viewer.apiKey.allowedModels : null);
 
@@ -107,6 +123,8 @@ export interface CompletionServiceDeps {
   control: CompletionControl;
   balances: BalanceFeed;
   observer: CompletionObserver;
+  /** Records each completion's milestones in its trace (a no-op when tracing is off). */
+  tracer: CompletionTracer;
   rateLimiter: RateLimiter;
   /** Ends the streams of keys that are revoked or expire. */
   keyWatch: KeyWatch;
@@ -139,6 +157,7 @@ export class CompletionService {
   private readonly control: CompletionControl;
   private readonly balances: BalanceFeed;
   private readonly observer: CompletionObserver;
+  private readonly tracer: CompletionTracer;
   private readonly rateLimiter: RateLimiter;
   private readonly keyWatch: KeyWatch;
   private readonly maxDurationMs: number;
@@ -154,6 +173,7 @@ export class CompletionService {
     this.control = deps.control;
     this.balances = deps.balances;
     this.observer = deps.observer;
+    this.tracer = deps.tracer;
     this.rateLimiter = deps.rateLimiter;
     this.keyWatch = deps.keyWatch;
     this.maxDurationMs = deps.maxDurationMs;
@@ -206,6 +226,7 @@ export class CompletionService {
     const fallbackAtSwitch = async () => (fallbackFor(viewer, model, await this.catalogue.models(), request.maxTokens)?.id === fallback?.id ? fallback : undefined);
     const route = this.upstream.route(model, fallback, fallbackAtSwitch);
     let launched = false;
+    let trace: CompletionTrace | undefined;
     try {
       const rateWindow = viewer.kind === 'apiKey' ? await this.countStart(viewer.apiKey) : null;
       let completion: Completion = {
@@ -241,8 +262,9 @@ export class CompletionService {
         firstTokenAt: null,
         finishedAt: null,
       };
+      trace = this.tracer.started({ completionId: completion.id, accountId, apiKeyId: completion.apiKeyId, model: model.id, maxTokens: request.maxTokens });
 
-      let reservation = await this.reserve(completion, earlier);
+      let reservation = await this.reserve(completion, earlier, trace);
       // Asked to fit (see max-tokens-fitting.ts), and the exact worst case was
       // more than the account or key can hold: one more reservation, lowered.
       const fitting = input.fitMaxTokensToCredits === true && (reservation.type === 'insufficient-credits' || reservation.type === 'spend-limit');
@@ -250,7 +272,7 @@ export class CompletionService {
         const fitted = await fitToCredits(this.db, completion, request);
         if (fitted) {
           ({ completion, request } = fitted);
-          reservation = await this.reserve(completion, earlier);
+          reservation = await this.reserve(completion, earlier, trace);
         }
       }
       const worstCase = fitting
@@ -258,6 +280,7 @@ export class CompletionService {
         : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
       switch (reservation.type) {
         case 'earlier':
+          trace.answeredByEarlier(reservation.completion.id);
           return { completion: reservation.completion, rateWindow };
         case 'insufficient-credits':
           // Only the admin names an account, which may not exist.
@@ -275,8 +298,12 @@ export class CompletionService {
       }
       this.balances.publish(completion.accountId);
       launched = true;
-      await this.launch(completion, request, route);
+      await this.launch(completion, request, route, trace);
       return { completion, rateWindow };
+    } catch (error) {
+      // After the launch the run owns the trace, and ends it when it settles.
+      if (!launched) trace?.refused(error instanceof DomainError ? error.code : 'INTERNAL');
+      throw error;
     } finally {
       // A start that reserved nothing, or returned an earlier completion, makes no call.
       if (!launched) route.permit.released();
@@ -305,13 +332,26 @@ export class CompletionService {
     return estimatedPromptTokens(request);
   }
 
+  /** One reservation (see runReservation), a step of the completion's trace. */
+  private async reserve(completion: Completion, earlier: () => Promise<Completion | undefined>, trace: CompletionTrace): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
+    const step = trace.reserving(completion.reserved);
+    try {
+      const outcome = await this.runReservation(completion, earlier);
+      step.ended(outcome.type);
+      return outcome;
+    } catch (error) {
+      step.ended('error');
+      throw error;
+    }
+  }
+
   /**
    * Runs the reservation statement. A start with an idempotency key that lost
    * a race to the first start with the same key gets that completion
    * ('earlier'), whether it lost on the unique key or only because the first
    * one holds the credits.
    */
-  private async reserve(completion: Completion, earlier: () => Promise<Completion | undefined>): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
+  private async runReservation(completion: Completion, earlier: () => Promise<Completion | undefined>): Promise<ReserveOutcome | { type: 'earlier'; completion: Completion }> {
     let outcome: ReserveOutcome;
     try {
       outcome = await insertReserved(this.db, completion);
@@ -359,8 +399,8 @@ export class CompletionService {
   }
 
   /** Resolves once the completion's log is open, so a subscriber on any instance finds it. */
-  private launch(completion: Completion, request: UpstreamRequest, route: UpstreamRoute): Promise<void> {
-    const live = new LiveCompletion(completion, request, this.events);
+  private launch(completion: Completion, request: UpstreamRequest, route: UpstreamRoute, trace: CompletionTrace): Promise<void> {
+    const live = new LiveCompletion(completion, request, this.events, trace);
     this.running.set(completion.id, live);
     // The completion runs even if its log could not be opened: it is charged
     // and settled in Postgres, and replays read it from there.
@@ -384,7 +424,7 @@ export class CompletionService {
     // as if cut for length (see settlementOf).
     const bound = setTimeout(() => this.abortRunning(completion.id, 'duration'), this.maxDurationMs);
     try {
-      for await (const chunk of this.upstream.stream(live, route, live.abort.signal, log)) {
+      for await (const chunk of this.upstream.stream(live, route, live.abort.signal, log, live.trace)) {
         // Leaving the loop closes the upstream request.
         if (!live.accept(chunk)) break;
       }
@@ -396,16 +436,26 @@ export class CompletionService {
     if (live.cutAtMaxTokens) log.warn({ maxTokens: live.request.maxTokens }, 'the upstream went past maxTokens; cut there');
     live.settling = true;
     live.flush();
+    const settling = live.trace.settling();
     const settlement = settlementOf(live, { failure, stop: this.stopReasons.get(live), maxDurationMs: this.maxDurationMs }, (cost) =>
       log.warn({ cost: formatMoney(cost), reserved: formatMoney(completion.reserved) }, 'usage exceeded the reservation; charging the reservation'),
     );
-    const applied = await this.settleWithRetry(completion, settlement, log);
-    // Settled elsewhere already (swept as overdue, or as an instance's that
-    // looked dead): the stored row is the truth subscribers must see.
-    const settledRow = applied
-      ? { ...completion, ...applied, cost: applied.charge }
-      : ((await findCompletion(this.db, completion.id)) ?? { ...completion, ...settlement, cost: settlement.charge });
+    let applied: Settlement | undefined;
+    let settledRow: Completion;
+    try {
+      applied = await this.settleWithRetry(completion, settlement, log);
+      // Settled elsewhere already (swept as overdue, or as an instance's that
+      // looked dead): the stored row is the truth subscribers must see.
+      settledRow = applied
+        ? { ...completion, ...applied, cost: applied.charge }
+        : ((await findCompletion(this.db, completion.id)) ?? { ...completion, ...settlement, cost: settlement.charge });
+    } catch (error) {
+      // The overdue sweep settles it later, outside this trace.
+      settling.ended('unsettled');
+      throw error;
+    }
     if (!applied) log.warn({ status: settledRow.status }, 'completion was already settled elsewhere');
+    settling.ended(applied ? tracedSettlement(applied, true) : tracedSettlement({ ...settledRow, charge: settledRow.cost ?? 0n }, false));
     live.finish(settledRow);
     if (applied) {
       log.info(

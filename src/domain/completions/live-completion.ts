@@ -8,6 +8,7 @@ import type { ToolCallDelta, UpstreamChunk, UpstreamRequest, UpstreamUsage } fro
 import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
 import type { CallTarget } from './resilient-upstream.js';
+import { noCompletionTrace, type CompletionTrace } from './completion-tracer.js';
 import type { Model } from '../catalogue/model.js';
 
 /** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
@@ -97,6 +98,7 @@ export class LiveCompletion implements CallTarget {
     private current: Completion,
     private sent: UpstreamRequest,
     private readonly events: CompletionEventLog,
+    readonly trace: CompletionTrace = noCompletionTrace,
   ) {
     this.modelId = current.modelId;
     this.runningCost = new RunningCost(sent, current);
@@ -155,7 +157,10 @@ export class LiveCompletion implements CallTarget {
     }
     if (deltas) this.toolCalls.add(deltas);
     if (text.length > 0 || deltas) {
-      this.firstTokenAt ??= new Date();
+      if (this.firstTokenAt === null) {
+        this.firstTokenAt = new Date();
+        this.trace.firstToken();
+      }
       this.outputBytes += bytes;
       this.content += text;
       this.pendingText += text;

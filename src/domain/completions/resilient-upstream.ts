@@ -3,6 +3,7 @@ import type { Model } from '../catalogue/model.js';
 import { say, UpstreamUnavailableError } from '../errors.js';
 import type { BreakerPermit, CircuitBreakers } from './circuit-breaker.js';
 import type { CompletionObserver } from './completion-observer.js';
+import { tracedFailure, type CompletionTrace, type TracedCall } from './completion-tracer.js';
 import type { UpstreamChunk, UpstreamClient, UpstreamRequest } from './upstream.js';
 import { isRetryable, retryDelayMs, waitUnlessAborted, type RetryPolicy } from './upstream-retry.js';
 
@@ -76,9 +77,10 @@ export class ResilientUpstream {
    * failure before any output while the policy allows (see upstream-retry.ts)
    * and the breaker lets calls through, then on the fallback. Throws the last
    * failure when no call is left, and at once when the caller aborts (also
-   * during a wait). Every permit is reported or released.
+   * during a wait). Every permit is reported or released, and every call
+   * traced.
    */
-  async *stream(target: CallTarget, route: UpstreamRoute, signal: AbortSignal, log: Logger): AsyncGenerator<UpstreamChunk, void, undefined> {
+  async *stream(target: CallTarget, route: UpstreamRoute, signal: AbortSignal, log: Logger, trace: CompletionTrace): AsyncGenerator<UpstreamChunk, void, undefined> {
     const deadline = Date.now() + this.policy.budgetMs;
     let call: Call | undefined = { ...route, attempt: 1 };
     target.sendTo(call.model);
@@ -89,6 +91,8 @@ export class ResilientUpstream {
         // a generator of its own: every layer of async generator costs each
         // chunk its promises, hundreds of times per completion.
         const permit = call.permit;
+        const traced = trace.calling(call.attempt, call.model.id);
+        let failure: TracedCall | undefined;
         try {
           for await (const chunk of this.upstream.streamChat(target.request, signal)) {
             if (!answered) permit.succeeded();
@@ -97,9 +101,12 @@ export class ResilientUpstream {
           }
         } catch (error) {
           if (!answered && !signal.aborted && isRetryable(error)) permit.failed();
+          failure = tracedFailure(error);
           throw error;
         } finally {
           permit.released();
+          // Also when the run stops reading (cut at maxTokens): the generator is returned.
+          traced.ended(failure ?? (answered ? { type: 'answered' } : { type: 'left' }));
         }
         return;
       } catch (error) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createGraphQLError, createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../../config.js';
 import { RateLimitedError } from '../../domain/errors.js';
@@ -17,6 +17,7 @@ import { useCsrfPrevention } from './plugins/csrf-prevention.js';
 import { createMaskError } from './plugins/error-masking.js';
 import { useDisableIntrospection } from './plugins/introspection.js';
 import { useRefuseNulCharacters } from './plugins/nul-characters.js';
+import { useOperationMetrics, type OperationTimer } from './plugins/operation-metrics.js';
 import { useOperationNameLog } from './plugins/operation-name-log.js';
 import { useRequestParseErrors } from './plugins/request-parse-errors.js';
 import { useSingleConnectionSse } from './plugins/single-connection-sse.js';
@@ -40,16 +41,19 @@ function renderLocalGraphiQL(options: GraphiQLOptions): Promise<string> {
   return graphiqlPage;
 }
 
-/** What the GraphQL face needs: the domain, its settings, a log, a gauge of open subscriptions and any trusted documents. */
+/** What the GraphQL face needs: the domain, its settings, a log, its metrics, any trusted documents and the app's tracing plugin. */
 export interface GraphQLFaceDeps {
   domain: Domain;
   config: Pick<Config, 'graphiql' | 'introspection' | 'maxRequestBytes' | 'queryLimits'>;
   logger: Logger;
   activeSubscriptions: Counter;
+  operations: OperationTimer;
   trustedDocuments?: TrustedDocuments;
+  /** Runs after every other plugin, so that it wraps the execute and subscribe functions they set: the operation spans. */
+  tracingPlugin?: Plugin;
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, trustedDocuments }: GraphQLFaceDeps): Yoga {
+export function createGraphQLServer(schema: GraphQLSchema, { domain, config, logger, activeSubscriptions, operations, trustedDocuments, tracingPlugin }: GraphQLFaceDeps): Yoga {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -72,6 +76,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
       useStartCompletionAlone(),
       useRefuseNulCharacters(),
       useActiveSubscriptions(activeSubscriptions),
+      useOperationMetrics(operations),
       useOperationNameLog(),
       useCompiledSubscriptionEvents(),
       useSingleConnectionSse({
@@ -82,6 +87,7 @@ export function createGraphQLServer(schema: GraphQLSchema, { domain, config, log
         maxRequestBytes: config.maxRequestBytes,
         logger,
       }),
+      ...(tracingPlugin ? [tracingPlugin] : []),
     ],
     logging: {
       debug: (...args) => logger.debug(args.join(' ')),
