@@ -41,6 +41,8 @@ export interface SoakResult {
   leftovers: Leftovers;
   /** tokenhub_active_subscriptions after the drain (a figure, not an invariant). */
   subscriptionsAfterDrain: number | null;
+  /** The gateway's JavaScript heap right after a full collection. */
+  retainedHeap: { baselineBytes: number; afterDrainBytes: number };
   limits: Record<string, string>;
 }
 
@@ -136,6 +138,7 @@ export function markdown(result: SoakResult): string {
     `RSS: ${fixed(f.rss.startMb)} MB at the start of the baseline, ${fixed(f.rss.endOfHostileMb)} MB at the end of the hostile phase, ` +
       `${fixed(f.rss.afterDrainMb)} MB after the drain (peak ${fixed(f.rss.peakMb)} MB); ` +
       `slope over the hostile phase ${fixed(f.rss.hostileSlopeMbPerMinute, 2)} MB/min (least squares).`,
+    `Heap retained after a full GC: ${fixed(mb(result.retainedHeap.baselineBytes))} MB at the start of the baseline, ${fixed(mb(result.retainedHeap.afterDrainBytes))} MB after the drain.`,
     '',
     '## Clients',
     '',

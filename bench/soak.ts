@@ -7,6 +7,7 @@ import { moneyViolations } from '../test/helpers/money-violations.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../test/helpers/postgres.js';
 import { createCustomers } from './accounts.js';
 import { forkReady, freePort, repoRoot, startGateway, type Child } from './children.js';
+import { retainedHeapBytes } from './inspector-gc.js';
 import { targetOf, type SoakTarget } from './soak-gateway.js';
 import { aliasedStarts, keyChurn } from './soak-hostile-keys.js';
 import { hostileInput, untrustedUpstream } from './soak-hostile-input.js';
@@ -101,7 +102,8 @@ async function main(): Promise<boolean> {
   const upstream = await forkReady<{ baseUrl: string }>('./upstream-process.ts');
   children.push(upstream.child);
   const port = await freePort();
-  const gateway = await startGateway({ databaseUrl: databaseUrl(database), upstreamBaseUrl: upstream.ready.baseUrl, adminToken: ADMIN_TOKEN, port, entry: 'compiled', env: limits, captureLogs: true });
+  const inspectPort = await freePort();
+  const gateway = await startGateway({ databaseUrl: databaseUrl(database), upstreamBaseUrl: upstream.ready.baseUrl, adminToken: ADMIN_TOKEN, port, inspectPort, entry: 'compiled', env: limits, captureLogs: true });
   children.push(gateway);
   const tally = new Tally();
   if (gateway.process.stdout) countGatewayLog(gateway.process.stdout, tally);
@@ -115,6 +117,10 @@ async function main(): Promise<boolean> {
   const normal: NormalSamples = { rest: [], graphql: [], probe: [] };
   log(`warm-up ${warmUpMs / 1000} s, baseline ${baselineMs / 1000} s, hostile ${(totalMs - baselineMs) / 1000} s`);
   const traffic = runNormalTraffic(target, keys, tally, normal, AbortSignal.timeout(phases.drain - Date.now()));
+  // What the gateway retains, apart from what it has yet to collect: at the
+  // start of the baseline and after the drain. A leak is the difference.
+  await sleep(phases.baseline - Date.now());
+  const retainedAtBaseline = await retainedHeapBytes(inspectPort);
   await sleep(phases.hostile - Date.now());
   log('hostile clients start');
   const hostile = Promise.all(hostileClients(target, tally, AbortSignal.timeout(phases.drain - Date.now())));
@@ -132,6 +138,7 @@ async function main(): Promise<boolean> {
   // One last sample, so that the figures show the gateway after the drain.
   await sleep(SAMPLE_EVERY_MS);
   sampler.stop();
+  const retainedAfterDrain = await retainedHeapBytes(inspectPort);
   const result: SoakResult = {
     phases,
     sampleEveryMs: SAMPLE_EVERY_MS,
@@ -141,6 +148,7 @@ async function main(): Promise<boolean> {
     money: await moneyViolations(db),
     leftovers: await leftovers(db),
     subscriptionsAfterDrain: await activeSubscriptions(target),
+    retainedHeap: { baselineBytes: retainedAtBaseline, afterDrainBytes: retainedAfterDrain },
     limits,
   };
   const report = markdown(result);
