@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.js';
 import { seedCatalogue } from '../../src/domain/catalogue/seed.js';
+import { startCompletion } from '../helpers/completions.js';
 import { fundedCustomer } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { snapshotCounts } from '../helpers/invariants.js';
@@ -39,6 +40,13 @@ describe('the model catalogue', () => {
       pricingTable.map(([id, input, output]) => [id, Number(input), Number(output)]),
     );
     expect(models.find((m) => m.id.endsWith('3-5-haiku-latest'))?.inputPricePerMillion).toBe('0.80');
+  });
+
+  it('is read from Postgres at most once for completions that start within its cache time', async () => {
+    const { key } = await fundedCustomer(server);
+    const from = server.statements.length;
+    for (let i = 0; i < 5; i++) await startCompletion(server, key, { maxTokens: 16 });
+    expect(server.statements.slice(from).filter((sql) => /from "models"/.test(sql)).length).toBeLessThanOrEqual(1);
   });
 
   it('recommends Sonnet 4.6 and only Sonnet 4.6', async () => {

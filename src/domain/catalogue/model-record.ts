@@ -7,9 +7,13 @@ import { validateFallback } from './fallback-model.js';
 import type { Model } from './model.js';
 import { modelNamed, validateAliases } from './model-names.js';
 
-
-export function listModels(db: Database): Promise<Model[]> {
-  return db.select().from(modelTable).orderBy(asc(modelTable.sortOrder), asc(modelTable.id));
+/**
+ * Every model, in catalogue order. A real promise, run once: a drizzle query
+ * is a thenable that runs its statement again on every `await`, so a cached
+ * query (the catalogue cache keeps what this returns) would be no cache at all.
+ */
+export async function listModels(db: Database): Promise<Model[]> {
+  return await db.select().from(modelTable).orderBy(asc(modelTable.sortOrder), asc(modelTable.id));
 }
 
 /**
