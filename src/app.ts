@@ -151,8 +151,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await websocket.close();
       for (const socket of sockets) socket.destroy();
       await closed;
-      // After the completions settled: their last spans are exported too.
-      await tracing?.shutdown();
+      // After the completions settled: their last spans are exported too. A
+      // collector that is down costs those spans, never the rest of the stop.
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans at shutdown; they are dropped'));
       await simulator?.close();
       await database.close();
     },

@@ -1,4 +1,4 @@
-import { defaultTextMapGetter, ROOT_CONTEXT, type Context, type Tracer } from '@opentelemetry/api';
+import { defaultTextMapGetter, ROOT_CONTEXT, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -97,7 +97,12 @@ export function openTracing(config: TracingConfig, { spanProcessor, logger }: Tr
     tracer: provider.getTracer('tokenhub-gateway'),
     active: () => contexts.active(),
     with: (context, fn) => contexts.with(context, fn),
-    callerContext: (headers) => propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter),
+    callerContext: (headers) => {
+      // The caller's trace and parent span, not its tracestate: vendor data
+      // a client sends is not ours to export under the gateway's spans.
+      const parent = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter));
+      return parent ? trace.setSpanContext(ROOT_CONTEXT, { ...parent, traceState: undefined }) : ROOT_CONTEXT;
+    },
     shutdown: async () => {
       await provider.shutdown();
       contexts.disable();
