@@ -63,6 +63,21 @@ describe('requests per minute', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  it('count completions started with streamCompletion, past the limit ending the subscription with RATE_LIMITED', async () => {
+    const { key } = await keyWith({ requestsPerMinute: 2 });
+    const streamed = 'subscription($input: CompletionInput!) { streamCompletion(input: $input) { done } }';
+    const client = wsClient(server, key);
+    try {
+      for (let i = 0; i < 2; i++) expect((await collectFrom(client, streamed, { input })).errors).toEqual([]);
+      const refused = await collectFrom(client, streamed, { input });
+      expect(refused.errors.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+      expect(refused.data).toEqual([]);
+    } finally {
+      await client.dispose();
+    }
+    expect(codeOf(await start(key))).toBe('RATE_LIMITED');
+  });
+
   it('do not count queries, which a limited key may run freely', async () => {
     const { key } = await keyWith({ requestsPerMinute: 1 });
     for (let i = 0; i < 5; i++) await gqlOk(server, '{ viewer { id } }', { token: key });

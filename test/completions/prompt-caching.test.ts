@@ -55,6 +55,19 @@ describe('prompt caching', () => {
     await expectLedgerInvariant(server);
   });
 
+  it('covers with its reservation a prompt written whole to the cache, and charges it in full at the cache-write price', async () => {
+    const { key } = await fundedCustomer(server, '1');
+    simulator.enqueue({ words: 5, cacheWriteTokens: promptTokens });
+    const final = await runToEnd(server, key, { model: 'claude-haiku-4-5', messages: prompt });
+    // Haiku 4.5: a cache write costs 1250 nanocredits a token, 1.25× the input price the reservation uses.
+    const expected = BigInt(promptTokens) * 1250n + 5n * 5000n;
+    expect(final.usage).toMatchObject({ promptTokens, cacheWriteTokens: promptTokens, estimated: false });
+    expect(final.cost).toBe(credits(expected));
+    // The reservation counts the prompt as a token per byte at the input price, which a write's 1.25× fits in.
+    expect(BigInt(Math.round(Number(final.reserved) * 1e9))).toBeGreaterThanOrEqual(expected);
+    await expectLedgerInvariant(server);
+  });
+
   it('treats cache counts larger than the prompt tokens as no usage, and charges a marked estimate', async () => {
     const { key } = await fundedCustomer(server, '1');
     simulator.enqueue({ words: 5, cachedPromptTokens: promptTokens, cacheWriteTokens: 1 });

@@ -95,6 +95,19 @@ describe('Dockerfile', () => {
     expect(/^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1]).toBe(pinned);
   });
 
+  it('runs the gateway as an unprivileged user, from the compiled build, in a multi-stage image', () => {
+    const dockerfile = read('Dockerfile');
+    const stages = [...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
+    expect(stages).toEqual(['build', 'runtime']);
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    const user = /^USER (\S+)$/m.exec(runtime)?.[1];
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user);
+    // Every instruction after USER runs as that user; the command is the build output, with no TypeScript loader.
+    expect(runtime.indexOf('USER')).toBeLessThan(runtime.indexOf('CMD ["node", "dist/main.js"]'));
+    expect(runtime).not.toMatch(/tsx/);
+  });
+
   it('checks health on the default port, at a path the gateway answers 200 on', async () => {
     const script = dockerfileHealthcheck();
     // Liveness, not /ready: a container must not be restarted because Redis or Postgres is down.

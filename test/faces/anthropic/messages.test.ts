@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Anthropic from '@anthropic-ai/sdk';
+import { BadRequestError } from '@anthropic-ai/sdk';
 import type { Simulator } from '../../../src/simulator/simulator.js';
 import { anthropicClient } from '../../helpers/anthropic-client.js';
 import { completionFields, startServerWithSimulator } from '../../helpers/completions.js';
@@ -174,6 +175,18 @@ describe('POST /v1/messages without streaming', () => {
     const retry = await client.messages.create({ model, max_tokens: 50, messages: hello }, { headers });
     expect(retry).toEqual(first);
     expect((await overGraphQL(key, completionIdOf(first))).charges).toHaveLength(1);
+  });
+
+  it('refuses a retry with the same Idempotency-Key and another request with 400 naming the header, starting nothing', async () => {
+    const { key } = await fundedCustomer(server);
+    const client = anthropicClient(server, key);
+    const headers = { 'Idempotency-Key': 'anthropic-reused-1' };
+    await client.messages.create({ model, max_tokens: 50, messages: hello }, { headers });
+    const reused = await client.messages.create({ model, max_tokens: 60, messages: hello }, { headers }).catch((error: unknown) => error);
+    expect(reused).toBeInstanceOf(BadRequestError);
+    expect((reused as BadRequestError).message).toMatch(/Idempotency-Key/);
+    const { viewer } = await gqlOk(server, '{ viewer { completions(first: 5) { totalCount } } }', { token: key });
+    expect(viewer.completions.totalCount).toBe(1);
   });
 
   it("answers Claude Code's /v1/messages?beta=true, with its beta headers, as /v1/messages", async () => {
