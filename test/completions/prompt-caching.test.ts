@@ -57,11 +57,13 @@ describe('prompt caching', () => {
 
   it('covers with its reservation a prompt written whole to the cache, and charges it in full at the cache-write price', async () => {
     const { key } = await fundedCustomer(server, '1');
-    simulator.enqueue({ words: 5, cacheWriteTokens: promptTokens });
-    const final = await runToEnd(server, key, { model: 'claude-haiku-4-5', messages: prompt });
-    // Haiku 4.5: a cache write costs 1250 nanocredits a token, 1.25× the input price the reservation uses.
-    const expected = BigInt(promptTokens) * 1250n + 5n * 5000n;
-    expect(final.usage).toMatchObject({ promptTokens, cacheWriteTokens: promptTokens, estimated: false });
+    // A prompt that outweighs the output in the reservation.
+    const long = [{ role: 'user', content: 'word '.repeat(8_000) }];
+    simulator.enqueue({ words: 5, cacheWriteTokens: 10_000 });
+    const final = await runToEnd(server, key, { model: 'claude-haiku-4-5', messages: long });
+    expect(final.usage).toMatchObject({ cacheWriteTokens: 10_000, completionTokens: 5, estimated: false });
+    // Haiku 4.5 per token: input 1000, cache write 1250 (1.25×), output 5000 nanocredits.
+    const expected = BigInt(final.usage.promptTokens - 10_000) * 1000n + 10_000n * 1250n + 5n * 5000n;
     expect(final.cost).toBe(credits(expected));
     // The reservation counts the prompt as a token per byte at the input price, which a write's 1.25× fits in.
     expect(BigInt(Math.round(Number(final.reserved) * 1e9))).toBeGreaterThanOrEqual(expected);
