@@ -218,9 +218,9 @@ async function main(): Promise<void> {
           log(
             `run ${run} ${profile} c=${concurrency} ${m.label}: ttft p50 ${percentile(m.ttftMs, 50).toFixed(1)} ms, ${m.tokensPerSecond.toFixed(0)} tok/s, ` +
               `${m.completions} done (${m.completionsPerSecond.toFixed(1)}/s), ${m.errors} errors${m.errors ? ` (${m.errorSamples.join('; ')})` : ''}, ` +
-              `server ${m.serverCpuMsPerCompletion === null ? '–' : m.serverCpuMsPerCompletion.toFixed(2)} ms CPU/completion, ` +
-              `${(((m.serverCpuMs ?? 0) * 100) / m.windowMs).toFixed(0)}% postgres ${((m.postgresCpuMs * 100) / m.windowMs).toFixed(0)}% ` +
-              `clients ${((m.clientCpuMs * 100) / m.windowMs).toFixed(0)}% others ${((m.othersCpuMs * 100) / m.windowMs).toFixed(0)}% of a core`,
+              `server ${m.serverCpuMsPerCompletion === null ? '–' : m.serverCpuMsPerCompletion.toFixed(2)} ms CPU/completion; % of a core: ` +
+              `server ${(((m.serverCpuMs ?? 0) * 100) / m.windowMs).toFixed(0)}, postgres ${((m.postgresCpuMs * 100) / m.windowMs).toFixed(0)}, ` +
+              `clients ${((m.clientCpuMs * 100) / m.windowMs).toFixed(0)}, others ${((m.othersCpuMs * 100) / m.windowMs).toFixed(0)}`,
           );
           await quiet(servers);
         }
