@@ -60,3 +60,14 @@ export async function runToEnd(server: TestServer, token: string, input: Record<
     await client.dispose();
   }
 }
+
+/** The key's newest completion once it has settled (a cancel settles it after the client's abort, not with it). */
+export async function settledNewest(server: TestServer, key: string) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const data = await gqlOk(server, `{ viewer { completions(first: 1) { edges { node { ${completionFields} } } } } }`, { token: key });
+    const completion = data.viewer.completions.edges[0]?.node;
+    if (completion && !['PENDING', 'STREAMING'].includes(completion.status)) return completion;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the completion did not settle');
+}

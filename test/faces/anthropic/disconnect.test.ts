@@ -3,9 +3,8 @@ import { APIUserAbortError } from '@anthropic-ai/sdk';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Simulator } from '../../../src/simulator/simulator.js';
 import { anthropicClient } from '../../helpers/anthropic-client.js';
-import { completionFields, startServerWithSimulator } from '../../helpers/completions.js';
+import { settledNewest, startServerWithSimulator } from '../../helpers/completions.js';
 import { fundedCustomer } from '../../helpers/fixtures.js';
-import { gqlOk } from '../../helpers/graphql.js';
 import { expectLedgerInvariant } from '../../helpers/invariants.js';
 import type { TestServer } from '../../helpers/server.js';
 
@@ -17,17 +16,6 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const request: Anthropic.MessageCreateParamsNonStreaming = { model: 'claude-haiku-4-5', max_tokens: 2_000, messages: [{ role: 'user', content: 'Tell me a long story' }] };
-
-/** The key's newest completion once it has settled (cancelling is asynchronous to the client's abort). */
-async function settledNewest(key: string) {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const data = await gqlOk(server, `{ viewer { completions(first: 1) { edges { node { ${completionFields} } } } } }`, { token: key });
-    const completion = data.viewer.completions.edges[0]?.node;
-    if (completion && !['PENDING', 'STREAMING'].includes(completion.status)) return completion;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the completion did not settle');
-}
 
 describe('an Anthropic client that goes away', () => {
   it('cancels its streaming completion: the upstream request is closed and only what was generated is charged', async () => {
@@ -41,7 +29,7 @@ describe('an Anthropic client that goes away', () => {
     }
     const upstream = simulator.requests.at(-1)!;
     expect(await upstream.finished).toBe('client-closed');
-    const completion = await settledNewest(key);
+    const completion = await settledNewest(server, key);
     expect(completion).toMatchObject({ status: 'CANCELLED', error: { code: 'CANCELLED' } });
     expect(completion.content.startsWith(received)).toBe(true);
     expect(Number(completion.cost)).toBeGreaterThan(0);
@@ -57,7 +45,7 @@ describe('an Anthropic client that goes away', () => {
     setTimeout(() => abort.abort(), 300);
     expect(await answer).toBeInstanceOf(APIUserAbortError);
     expect(await simulator.requests.at(-1)!.finished).toBe('client-closed');
-    expect(await settledNewest(key)).toMatchObject({ status: 'CANCELLED' });
+    expect(await settledNewest(server, key)).toMatchObject({ status: 'CANCELLED' });
     await expectLedgerInvariant(server);
   });
 

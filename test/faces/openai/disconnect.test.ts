@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APIUserAbortError } from 'openai';
 import type { Simulator } from '../../../src/simulator/simulator.js';
-import { completionFields, startServerWithSimulator } from '../../helpers/completions.js';
+import { settledNewest, startServerWithSimulator } from '../../helpers/completions.js';
 import { fundedCustomer } from '../../helpers/fixtures.js';
-import { gqlOk } from '../../helpers/graphql.js';
 import { expectLedgerInvariant } from '../../helpers/invariants.js';
 import { openaiClient } from '../../helpers/openai-client.js';
 import type { TestServer } from '../../helpers/server.js';
@@ -16,17 +15,6 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const request = { model: 'claude-haiku-4-5', messages: [{ role: 'user' as const, content: 'Tell me a long story' }] };
-
-/** The key's newest completion once it has settled (cancelling is asynchronous to the client's abort). */
-async function settledNewest(key: string) {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const data = await gqlOk(server, `{ viewer { completions(first: 1) { edges { node { ${completionFields} } } } } }`, { token: key });
-    const completion = data.viewer.completions.edges[0]?.node;
-    if (completion && !['PENDING', 'STREAMING'].includes(completion.status)) return completion;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the completion did not settle');
-}
 
 describe('a REST client that goes away', () => {
   it('cancels its streaming completion: the upstream request is closed and only what was generated is charged', async () => {
@@ -41,7 +29,7 @@ describe('a REST client that goes away', () => {
     const upstream = simulator.requests.at(-1)!;
     expect(await upstream.finished).toBe('client-closed');
     expect(upstream.closedByClient).toBe(true);
-    const completion = await settledNewest(key);
+    const completion = await settledNewest(server, key);
     expect(completion).toMatchObject({ status: 'CANCELLED', error: { code: 'CANCELLED' } });
     expect(completion.content.startsWith(received)).toBe(true);
     expect(completion.content.length).toBeLessThan(500 * 3);
@@ -59,7 +47,7 @@ describe('a REST client that goes away', () => {
     expect(await answer).toBeInstanceOf(APIUserAbortError);
     const upstream = simulator.requests.at(-1)!;
     expect(await upstream.finished).toBe('client-closed');
-    const completion = await settledNewest(key);
+    const completion = await settledNewest(server, key);
     expect(completion).toMatchObject({ status: 'CANCELLED', error: { code: 'CANCELLED' } });
     expect(Number(completion.cost)).toBeGreaterThan(0);
     await expectLedgerInvariant(server);
