@@ -41,3 +41,8 @@ export async function fundedCustomer(server: AdminTarget, credits = '10.00') {
   const key = await createKey(server, accountId);
   return { accountId, key: key.secret, keyId: key.apiKey.id };
 }
+
+/** The admin turns a model on or off (by id or alias). */
+export async function setModelEnabled(server: AdminTarget, id: string, enabled: boolean): Promise<void> {
+  await gqlOk(server, 'mutation($input: UpdateModelInput!) { updateModel(input: $input) { id } }', { token: server.adminToken, variables: { input: { id, enabled } } });
+}

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
 import { anthropicClient } from '../../helpers/anthropic-client.js';
-import { fundedCustomer } from '../../helpers/fixtures.js';
-import { gqlOk } from '../../helpers/graphql.js';
+import { fundedCustomer, setModelEnabled } from '../../helpers/fixtures.js';
 import { snapshotCounts } from '../../helpers/invariants.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 
@@ -13,9 +12,6 @@ beforeAll(async () => {
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
-
-const setEnabled = (id: string, enabled: boolean) =>
-  gqlOk(server, 'mutation($input: UpdateModelInput!) { updateModel(input: $input) { id } }', { token: server.adminToken, variables: { input: { id, enabled } } });
 
 describe('POST /v1/messages/count_tokens', () => {
   it("answers the domain's prompt estimate and starts, reserves and charges nothing", async () => {
@@ -82,12 +78,12 @@ describe('GET /v1/models with anthropic-version', () => {
   it('retrieves a model by any name the catalogue knows, and answers 404 for a disabled one', async () => {
     const client = anthropicClient(server, key);
     expect((await client.models.retrieve('claude-sonnet-4-5-20250929')).id).toBe('claude-sonnet-4-5');
-    await setEnabled('claude-4-opus', false);
+    await setModelEnabled(server, 'claude-4-opus', false);
     try {
       expect((await client.models.list()).data.map((m) => m.id)).not.toContain('claude-4-opus');
       expect(await client.models.retrieve('claude-4-opus').catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
     } finally {
-      await setEnabled('claude-4-opus', true);
+      await setModelEnabled(server, 'claude-4-opus', true);
     }
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from 'openai';
-import { fundedCustomer } from '../../helpers/fixtures.js';
+import { fundedCustomer, setModelEnabled } from '../../helpers/fixtures.js';
 import { gqlOk } from '../../helpers/graphql.js';
 import { openaiClient } from '../../helpers/openai-client.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
@@ -12,12 +12,6 @@ beforeAll(async () => {
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
-
-const setEnabled = (id: string, enabled: boolean) =>
-  gqlOk(server, 'mutation($input: UpdateModelInput!) { updateModel(input: $input) { id } }', {
-    token: server.adminToken,
-    variables: { input: { id, enabled } },
-  });
 
 describe('GET /v1/models', () => {
   it('lists the models with the prices the GraphQL catalogue shows', async () => {
@@ -50,7 +44,7 @@ describe('GET /v1/models', () => {
 
   it('leaves disabled models out, and answers 404 for them by id', async () => {
     const client = openaiClient(server, key);
-    await setEnabled('claude-4-opus', false);
+    await setModelEnabled(server, 'claude-4-opus', false);
     try {
       const { data } = await client.models.list();
       expect(data.map((m) => m.id)).not.toContain('anthropic/claude-4-opus');
@@ -58,7 +52,7 @@ describe('GET /v1/models', () => {
       expect(error).toBeInstanceOf(NotFoundError);
       expect((error as NotFoundError).code).toBe('model_not_found');
     } finally {
-      await setEnabled('claude-4-opus', true);
+      await setModelEnabled(server, 'claude-4-opus', true);
     }
   });
 });
