@@ -195,29 +195,35 @@ describe('retries before any output', () => {
     await expectLedgerInvariant(server);
   });
 
-  it('does not switch to a fallback that the admin disabled while the completion waited to retry', async () => {
-    const admin = { token: server.adminToken };
-    await gqlOk(server, `mutation { updateModel(input: { id: "claude-4-opus", fallbackModel: "claude-opus-4-7" }) { id } }`, admin);
-    const { key } = await fundedCustomer(server, '1');
-    const calls = upstreamCalls(simulator);
-    simulator.enqueue({ fault: 'http429', retryAfterSeconds: 1 });
-    simulator.enqueue({ fault: 'http500' });
-    simulator.enqueue({ fault: 'http500' });
-    const client = wsClient(server, key);
-    try {
-      const started = await startCompletion(server, key, { model: 'claude-4-opus', maxTokens: 100 });
-      const events = collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
-      while (calls().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-      await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-7", enabled: false }) { id } }`, admin);
-      const { data } = await events;
-      expect(data.at(-1)!.completionStream.completion).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_HTTP' } });
-      expect(calls().map((r) => (r.body as { model: string }).model)).toEqual(Array(3).fill('anthropic/claude-4-opus'));
-      expect(await account(server, key)).toEqual({ balance: '1.00', reserved: '0.00' });
-    } finally {
-      await client.dispose();
-      await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-7", enabled: true }) { id } }`, admin);
-    }
-  });
+  const changesWhileWaiting: [string, string, string][] = [
+    ['disabled', 'enabled: false', 'enabled: true'],
+    ['repriced above the model it stands in for', 'inputPricePerMillion: "20"', 'inputPricePerMillion: "5"'],
+  ];
+  for (const [what, change, undo] of changesWhileWaiting) {
+    it(`does not switch to a fallback that the admin ${what} while the completion waited to retry`, async () => {
+      const admin = { token: server.adminToken };
+      await gqlOk(server, `mutation { updateModel(input: { id: "claude-4-opus", fallbackModel: "claude-opus-4-7" }) { id } }`, admin);
+      const { key } = await fundedCustomer(server, '1');
+      const calls = upstreamCalls(simulator);
+      simulator.enqueue({ fault: 'http429', retryAfterSeconds: 1 });
+      simulator.enqueue({ fault: 'http500' });
+      simulator.enqueue({ fault: 'http500' });
+      const client = wsClient(server, key);
+      try {
+        const started = await startCompletion(server, key, { model: 'claude-4-opus', maxTokens: 100 });
+        const events = collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
+        while (calls().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-7", ${change} }) { id } }`, admin);
+        const { data } = await events;
+        expect(data.at(-1)!.completionStream.completion).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_HTTP' } });
+        expect(calls().map((r) => (r.body as { model: string }).model)).toEqual(Array(3).fill('anthropic/claude-4-opus'));
+        expect(await account(server, key)).toEqual({ balance: '1.00', reserved: '0.00' });
+      } finally {
+        await client.dispose();
+        await gqlOk(server, `mutation { updateModel(input: { id: "claude-opus-4-7", ${undo} }) { id } }`, admin);
+      }
+    });
+  }
 
   it('does not fall back to a model that the API key may not use', async () => {
     await gqlOk(server, `mutation { updateModel(input: { id: "claude-sonnet-4-6", fallbackModel: "claude-haiku-4-5" }) { id } }`, { token: server.adminToken });
