@@ -113,7 +113,7 @@ export class ResilientUpstream {
         if (answered || signal.aborted || !isRetryable(error)) throw error;
         const failed: Call = call;
         log.warn({ model: failed.model.id, attempt: failed.attempt, error: error.kind, status: error.status, retryAfterSeconds: error.retryAfterSeconds }, 'an upstream call failed before any output');
-        call = await this.nextCall(failed, retryDelayMs(error, failed.attempt), deadline, signal);
+        call = await this.nextCall(failed, retryDelayMs(error, failed.attempt), deadline, signal, log);
         if (!call) throw error;
         const next = call.model === failed.model ? 'retry' : 'fallback';
         this.observer.upstreamRetried(failed.model.id, error.kind, next);
@@ -132,7 +132,7 @@ export class ResilientUpstream {
    * before the wait, so a breaker that opens meanwhile still lets this one
    * call through: at most one per completion already waiting.
    */
-  private async nextCall(failed: Call, waitMs: number, deadline: number, signal: AbortSignal): Promise<Call | undefined> {
+  private async nextCall(failed: Call, waitMs: number, deadline: number, signal: AbortSignal, log: Logger): Promise<Call | undefined> {
     const retry = failed.attempt < this.policy.maxAttempts && Date.now() + waitMs <= deadline ? this.breakers.tryAcquire(failed.model.upstreamId) : undefined;
     if (retry) {
       try {
@@ -143,7 +143,12 @@ export class ResilientUpstream {
       }
       return { ...failed, permit: retry, attempt: failed.attempt + 1 };
     }
-    const fallback = await failed.fallback?.();
+    // A catalogue that cannot be read now means no fallback: the completion
+    // fails with the upstream's error, not with the database's.
+    const fallback = await failed.fallback?.().catch((error: unknown) => {
+      log.warn({ err: error }, 'could not read the catalogue to switch to the fallback; the completion goes on without it');
+      return undefined;
+    });
     const permit = fallback && this.breakers.tryAcquire(fallback.upstreamId);
     return fallback && permit ? { model: fallback, permit, fallback: undefined, attempt: 1 } : undefined;
   }
