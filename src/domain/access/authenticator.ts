@@ -31,6 +31,8 @@ export class Authenticator {
   private readonly adminDigest: Buffer;
   /** By key hash. */
   private readonly known = new Map<string, KnownKey>();
+  /** How many times a key was forgotten: a read that began before the last forget is not remembered. */
+  private forgotten = 0;
   private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(
@@ -72,6 +74,7 @@ export class Authenticator {
 
   /** Forgets what is remembered of a key that changed here (revoked, new limits). */
   forget(keyId: string): void {
+    this.forgotten += 1;
     for (const [hash, known] of this.known) if (known.key.id === keyId) this.known.delete(hash);
   }
 
@@ -97,8 +100,12 @@ export class Authenticator {
     const now = Date.now();
     const known = this.known.get(hash);
     if (known && now - known.readAt < this.cacheTtlMs) return known.key;
+    const forgottenBefore = this.forgotten;
     const key = await findApiKeyByHash(this.db, hash);
     if (!key) return undefined;
+    // A key that changed while this read ran (a revocation here) may be read
+    // as it was before: remembering it would let it in for a whole interval.
+    if (forgottenBefore !== this.forgotten) return key;
     if (this.known.size >= this.maxTrackedKeys) prune(this.known, (k) => now - k.readAt >= this.cacheTtlMs, this.maxTrackedKeys);
     this.known.set(hash, { key, readAt: now });
     return key;

@@ -32,6 +32,13 @@ export function unlessEnded<T>(item: T | StreamEnded): T {
 export class KeyWatch {
   /** By key id: its streams, and the places claimed for streams about to start. */
   private readonly holders = new Map<string, Set<Holder>>();
+  /**
+   * Keys revoked on this instance, with when: a request that authenticated
+   * just before the revocation must not open a stream after it, which the
+   * revocation could no longer end. Kept for two intervals, past which no
+   * authentication that began before it is still running.
+   */
+  private readonly revokedHere = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -51,6 +58,7 @@ export class KeyWatch {
   claim(viewer: Viewer): StreamSlot {
     if (viewer.kind !== 'apiKey') return { guard: (source) => source, release: () => undefined };
     const keyId = viewer.apiKey.id;
+    if (this.revokedHere.has(keyId)) throw new UnauthenticatedError('this API key was revoked; create a new one');
     let held = this.holders.get(keyId);
     if ((held?.size ?? 0) >= this.maxPerKey) {
       throw new RateLimitedError(`this API key holds ${this.maxPerKey} streams open on this server, the most it may; close one first`, 1);
@@ -112,12 +120,14 @@ export class KeyWatch {
     };
   }
 
-  /** Ends every stream the key holds on this instance (it was just revoked here). */
+  /** Ends every stream the key holds on this instance, and refuses it new ones (it was just revoked here). */
   revoked(keyId: string): void {
+    this.revokedHere.set(keyId, Date.now());
     this.end(keyId, new UnauthenticatedError('this API key was revoked; create a new one'));
   }
 
   private async check(): Promise<void> {
+    for (const [keyId, at] of this.revokedHere) if (Date.now() - at > 2 * this.intervalMs) this.revokedHere.delete(keyId);
     if (this.holders.size === 0) return;
     for (const keyId of await unusableAmong(this.db, [...this.holders.keys()])) {
       this.end(keyId, new UnauthenticatedError('this API key was revoked or has expired; create a new one'));
