@@ -151,7 +151,12 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
       const response = await handler(request);
       // Not for a second event stream on the same token, which is refused (409).
       if (response.status !== 200 || !response.body) return response;
-      const cut = reservations.connected(token) as AbortSignal;
+      const cut = reservations.connected(token);
+      // Dropped while the handler answered (its key was revoked): no stream.
+      if (!cut) {
+        await response.body.cancel();
+        return refusal(404, 'NOT_FOUND', 'this event stream was ended: its API key is no longer valid');
+      }
       serverContext.res?.once('close', () => reservations.released(token));
       return new fetchAPI.Response(endedOn(response.body, cut), { status: response.status, headers: response.headers });
     }
