@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
+import { clearOfMinuteEnd } from '../helpers/clock.js';
 import { createAccount, grant } from '../helpers/fixtures.js';
 import { codeOf, gql, gqlOk } from '../helpers/graphql.js';
 import { expectLedgerInvariant, snapshotCounts } from '../helpers/invariants.js';
@@ -23,6 +24,7 @@ const updateKeyMutation = `mutation($input: UpdateApiKeyInput!) {
 }`;
 
 async function keyWith(limits: Record<string, unknown>, credits = '10') {
+  if (limits.requestsPerMinute) await clearOfMinuteEnd();
   const accountId = await createAccount(server);
   await grant(server, accountId, credits);
   const data = await gqlOk(server, createKeyMutation, { token: server.adminToken, variables: { input: { accountId, name: 'limited', limits } } });

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessRateLimiter } from '../../src/realtime/in-process-rate-limiter.js';
 import { RedisRateLimiter } from '../../src/realtime/redis-rate-limiter.js';
+import { clearOfMinuteEnd } from '../helpers/clock.js';
 import { startServerWithSimulator } from '../helpers/completions.js';
 import { createAccount, fundedCustomer, grant } from '../helpers/fixtures.js';
 import { gqlOk } from '../helpers/graphql.js';
@@ -27,6 +28,7 @@ afterAll(async () => {
 });
 
 async function keyWithRate(target: TestServer, requestsPerMinute: number): Promise<string> {
+  await clearOfMinuteEnd();
   const accountId = await createAccount(target);
   await grant(target, accountId, '10');
   const data = await gqlOk<{ createApiKey: { secret: string } }>(target, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
@@ -132,9 +134,7 @@ describe('both rate limiters', () => {
     const redis = new Redis(redisUrl);
     try {
       for (const limiter of [new InProcessRateLimiter(), new RedisRateLimiter(redis, prefix)]) {
-        // Windows are clock minutes: three hits that straddle a minute's end fall in two windows.
-        const intoMinute = Date.now() % 60_000;
-        if (intoMinute > 58_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 10));
+        await clearOfMinuteEnd();
         const before = Date.now();
         const hits = [await limiter.hit('key-a', 2), await limiter.hit('key-a', 2), await limiter.hit('key-a', 2)];
         expect(hits.map(({ allowed, limit, remaining }) => ({ allowed, limit, remaining }))).toEqual([

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clearOfMinuteEnd } from '../helpers/clock.js';
 import { completionFields, startMutation, streamQuery, userMessage } from '../helpers/completions.js';
 import { createAccount, fundedCustomer, grant } from '../helpers/fixtures.js';
 import { gql, gqlOk } from '../helpers/graphql.js';
@@ -143,6 +144,7 @@ describe('several instances on one Redis', () => {
   });
 
   it('counts the completions a key starts per minute across instances', async () => {
+    await clearOfMinuteEnd();
     const [onA, onB] = instances();
     const accountId = await createAccount(onA);
     const limited = await gqlOk(onA, 'mutation($id: ID!) { createApiKey(input: { accountId: $id, name: "rpm", limits: { requestsPerMinute: 2 } }) { secret } }', {

@@ -11,6 +11,7 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import type { Simulator } from '../../../src/simulator/simulator.js';
+import { clearOfMinuteEnd } from '../../helpers/clock.js';
 import { anthropicClient } from '../../helpers/anthropic-client.js';
 import { postMessages } from '../../helpers/anthropic-sse.js';
 import { startServerWithSimulator } from '../../helpers/completions.js';
@@ -142,6 +143,7 @@ describe('errors in Anthropic shape', () => {
   });
 
   it('answers 429 rate_limit_error with retry-after when the key has started its completions per minute', async () => {
+    await clearOfMinuteEnd();
     const limited = await limitedKey({ requestsPerMinute: 1 });
     await anthropicClient(server, limited).messages.create(request);
     const error = await failure(() => anthropicClient(server, limited).messages.create(request));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APIError, AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError, RateLimitError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { clearOfMinuteEnd } from '../../helpers/clock.js';
 import { startServerWithSimulator } from '../../helpers/completions.js';
 import { createAccount, fundedCustomer, grant } from '../../helpers/fixtures.js';
 import { gqlOk } from '../../helpers/graphql.js';
@@ -107,6 +108,7 @@ describe('REST errors in OpenAI shape', () => {
   });
 
   it('answers 429 with retry-after when the key started its completions per minute already', async () => {
+    await clearOfMinuteEnd();
     const accountId = await createAccount(server);
     const limited = await gqlOk(server, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
       token: server.adminToken,
