@@ -53,9 +53,10 @@ export class KeyWatch {
    * when the key has none left; at once, before anything starts, so that
    * concurrent starts cannot all pass the count and run (and be charged)
    * with their streams refused afterwards. The place is the stream's once
-   * guarded, and given back by `release` when no stream comes of it.
+   * guarded, and given back by `release` when no stream comes of it; until
+   * then, `onEnded` hears when the key stops being live.
    */
-  claim(viewer: Viewer): StreamSlot {
+  claim(viewer: Viewer, onEnded: (error: DomainError) => void = () => undefined): StreamSlot {
     if (viewer.kind !== 'apiKey') return { guard: (source) => source, release: () => undefined };
     const keyId = viewer.apiKey.id;
     if (this.revokedHere.has(keyId)) throw new UnauthenticatedError('this API key was revoked; create a new one');
@@ -65,7 +66,7 @@ export class KeyWatch {
     }
     if (!held) this.holders.set(keyId, (held = new Set()));
     const holding = held;
-    const placeholder: Holder = { end: () => undefined };
+    const placeholder: Holder = { end: onEnded };
     holding.add(placeholder);
     let settled = false;
     const leave = (holder: Holder) => {
@@ -110,13 +111,18 @@ export class KeyWatch {
    * live, when the face must close it. `release` when the connection ends.
    */
   holdConnection(viewer: Viewer): ConnectionHold {
-    let stop!: () => void;
-    const stopped = new Promise<IteratorResult<never>>((resolve) => (stop = () => resolve({ done: true, value: undefined })));
-    const silent: AsyncIterable<never> = { [Symbol.asyncIterator]: () => ({ next: () => stopped, return: () => (stop(), stopped) }) };
-    const iterator = this.guard(viewer, silent)[Symbol.asyncIterator]();
+    let settle!: (reason: DomainError | undefined) => void;
+    const ended = new Promise<DomainError | undefined>((resolve) => (settle = resolve));
+    const slot = this.claim(viewer, (error) => {
+      slot.release();
+      settle(error);
+    });
     return {
-      ended: iterator.next().then((last) => (last.value instanceof StreamEnded ? last.value.error : undefined)),
-      release: () => void iterator.return?.(),
+      ended,
+      release: () => {
+        slot.release();
+        settle(undefined);
+      },
     };
   }
 
@@ -139,7 +145,7 @@ export class KeyWatch {
   }
 }
 
-/** A place in a key's count: a stream, or one claimed for a stream being started (ending it does nothing). */
+/** A place in a key's count: a stream, or one claimed for a stream being started (or for a connection). */
 interface Holder {
   end(error: DomainError): void;
 }
