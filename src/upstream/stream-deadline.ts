@@ -3,6 +3,11 @@
  * touching a timer: resume() only records the time, and the single timer,
  * when it fires, sleeps again for whatever is left. So a stream costs about
  * one timer per timeout period, not one per chunk.
+ *
+ * A deadline that looks passed is confirmed one event-loop turn later. After
+ * a stall of this process (a GC pause, a busy neighbour), timers run before
+ * the sockets are read, so a chunk that arrived on time would otherwise
+ * lose the race against its own timeout and fail a healthy completion.
  */
 export class StreamDeadline {
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -47,7 +52,13 @@ export class StreamDeadline {
       this.#timer = setTimeout(this.#check, Math.ceil(left));
       return;
     }
-    this.#counting = false;
-    this.#onExpire();
+    const since = this.#since;
+    setImmediate(() => {
+      // A chunk read in between (it came while the process stalled) moved
+      // the deadline, and resume() armed the timer again.
+      if (!this.#counting || this.#since !== since) return;
+      this.#counting = false;
+      this.#onExpire();
+    });
   };
 }

@@ -27,7 +27,7 @@ describe('an upstream that never stops', () => {
     simulator.enqueue({ endless: true, interTokenMs: 1 });
     const before = simulator.requests.length;
     const final = await runToEnd(server, key, { maxTokens: 20 });
-    expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', usage: { completionTokens: 20, estimated: true } });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', error: null, finishReason: 'length', usage: { completionTokens: 20, estimated: true } });
     expect(final.content.split('more').length - 1).toBe(20);
     expect(units(final.cost)).toBe(costAtHaiku(final.usage.promptTokens, 20));
     expect(await simulator.requests[before]!.finished).toBe('client-closed');
