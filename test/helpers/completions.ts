@@ -51,9 +51,14 @@ export async function startCompletion(server: TestServer, token: string, input: 
 /** Starts a completion and follows it over graphql-ws to its end; returns the settled completion. */
 export async function runToEnd(server: TestServer, token: string, input: Record<string, unknown>) {
   const started = await startCompletion(server, token, input);
+  return followToEnd(server, token, started.id);
+}
+
+/** Follows a started completion over graphql-ws to its end; returns the settled completion. */
+export async function followToEnd(server: TestServer, token: string, id: string) {
   const client = wsClient(server, token);
   try {
-    const { data, errors } = await collectFrom<{ completionStream: any }>(client, streamQuery, { id: started.id });
+    const { data, errors } = await collectFrom<{ completionStream: any }>(client, streamQuery, { id });
     if (errors.length > 0) throw new Error(`stream failed: ${JSON.stringify(errors)}`);
     return data.at(-1)!.completionStream.completion;
   } finally {
