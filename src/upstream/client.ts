@@ -1,8 +1,7 @@
-import OpenAI from 'openai';
+import { ChatEndpoint } from './chat-endpoint.js';
 import { parseChunk, toStreamingParams, toUpstreamChunk } from './openai-mapping.js';
-import { toUpstreamError } from './sdk-errors.js';
+import { toUpstreamError } from './upstream-errors.js';
 import { SseDataDecoder } from './sse-decoder.js';
-import { NodeTransport } from './node-transport.js';
 import { StreamDeadline } from './stream-deadline.js';
 import { chunkOfWholeCompletion } from './whole-completion.js';
 import { UpstreamError, type UpstreamChunk, type UpstreamClient, type UpstreamRequest } from '../domain/completions/upstream.js';
@@ -21,31 +20,17 @@ export interface UpstreamClientOptions {
 const MAX_WHOLE_ANSWER_BYTES = 16 * 1024 * 1024;
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
-  const transport = new NodeTransport();
-  const sdk = new OpenAI({
-    baseURL: options.baseUrl,
-    apiKey: options.apiKey,
-    // The gateway decides about retries: a retried stream could be charged twice.
-    maxRetries: 0,
-    // Explicit values so OPENAI_* environment variables cannot change the requests.
-    organization: null,
-    project: null,
-    // Failures reach the caller as UpstreamError; the SDK need not print them too.
-    logLevel: 'off',
-    fetch: transport.fetch,
-  });
-  return { streamChat: (request, signal) => streamChat(sdk, transport, options, request, signal) };
+  const endpoint = new ChatEndpoint(options.baseUrl, options.apiKey);
+  return { streamChat: (request, signal) => streamChat(endpoint, options, request, signal) };
 }
 
 /**
- * The SDK builds and sends the request and turns HTTP error statuses into
- * its errors; the body is read here (see SseDataDecoder for why). An abort
- * we cause (timeout, caller's signal) is remembered in `stopped`, so the
- * fetch error it provokes is reported as what it really was.
+ * One streamed chat completion, as the chunks the gateway uses. An abort we
+ * cause (timeout, caller's signal) is remembered in `stopped`, so the
+ * socket error it provokes is reported as what it really was.
  */
 async function* streamChat(
-  sdk: OpenAI,
-  transport: NodeTransport,
+  endpoint: ChatEndpoint,
   options: UpstreamClientOptions,
   request: UpstreamRequest,
   signal: AbortSignal,
@@ -71,10 +56,10 @@ async function* streamChat(
   deadline.resume(options.firstByteTimeoutMs);
   let complete = false;
   let finished = false;
+  let answered = false;
   try {
-    const response = await sdk.chat.completions.create(toStreamingParams(request), { signal: controller.signal }).asResponse();
-    const body = transport.bodyOf(response);
-    if (body === undefined) throw new UpstreamError('malformed', 'The upstream answered without a body.');
+    const body = await endpoint.post(JSON.stringify(toStreamingParams(request)), controller.signal);
+    answered = true;
     if (/application\/json/i.test(body.headers['content-type'] ?? '')) {
       const pieces: Buffer[] = [];
       let size = 0;
@@ -135,7 +120,7 @@ async function* streamChat(
       complete = true;
       return;
     }
-    throw stopped ?? toUpstreamError(error, options.apiKey);
+    throw stopped ?? toUpstreamError(error, options.apiKey, answered);
   } finally {
     deadline.stop();
     signal.removeEventListener('abort', onCallerAbort);

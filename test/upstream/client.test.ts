@@ -305,6 +305,61 @@ describe('upstream client: failures', () => {
   });
 });
 
+describe('upstream client: the request and error answers', () => {
+  it('posts JSON with the key as bearer to the base URL, with or without its trailing slash', async () => {
+    const seen: { url?: string; authorization?: string; type?: string; body: unknown }[] = [];
+    await withServer(
+      (req, res) => {
+        let text = '';
+        req.on('data', (part) => (text += part));
+        req.on('end', () => {
+          seen.push({ url: req.url, authorization: req.headers.authorization, type: req.headers['content-type'], body: JSON.parse(text) });
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end('data: {"id":"x","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+        });
+      },
+      async (baseUrl) => {
+        await collect(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        await collect(clientFor(`${baseUrl}/`).streamChat(chatRequest('Hi'), neverAborted));
+      },
+    );
+    expect(seen.map((s) => s.url)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
+    expect(seen[0]).toMatchObject({ authorization: `Bearer ${API_KEY}`, type: 'application/json', body: { stream: true, stream_options: { include_usage: true } } });
+  });
+
+  it('quotes the start of an error answer that is not JSON', async () => {
+    await withServer(
+      (_req, res) => {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html>Bad gateway from the load balancer</html>');
+      },
+      async (baseUrl) => {
+        const { error } = await failureOf(clientFor(baseUrl).streamChat(chatRequest('Hi'), neverAborted));
+        expect(error).toMatchObject({ kind: 'http', status: 502 });
+        expect(error.message).toBe('The upstream answered HTTP 502: <html>Bad gateway from the load balancer</html>');
+      },
+    );
+  });
+
+  it('fails an error answer whose body never ends as soon as it read enough of it', async () => {
+    await withServer(
+      (_req, res) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        const more = (): void => {
+          if (!res.destroyed) res.write('x'.repeat(16 * 1024), () => setImmediate(more));
+        };
+        more();
+      },
+      async (baseUrl) => {
+        // The first-byte deadline would end it too, but later and as a timeout.
+        const { error } = await failureOf(clientFor(baseUrl, { firstByteTimeoutMs: 60_000 }).streamChat(chatRequest('Hi'), neverAborted));
+        expect(error).toMatchObject({ kind: 'http', status: 500 });
+        expect(error.message.length).toBeLessThan(400);
+      },
+    );
+  });
+});
+
 describe('upstream client: cancel and timeouts', () => {
   it('throws kind aborted and closes the HTTP request when the signal aborts mid-stream', async () => {
     holder.current.setTiming({ interTokenMs: 20 });
