@@ -9,8 +9,20 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The longest retry-after passed on: a day. An upstream's "retry in 3,000
+ * years" tells a client nothing more, and the value must fit the
+ * completion's row (an unwritable settlement would hold the completion).
+ */
+const MAX_RETRY_AFTER_SECONDS = 86_400;
+
 /** `retry-after-ms`, or `retry-after` as seconds or an HTTP date, in whole seconds. */
 function retryAfterSeconds(headers: IncomingHttpHeaders): number | undefined {
+  const seconds = retryAfterAsGiven(headers);
+  return seconds === undefined ? undefined : Math.min(seconds, MAX_RETRY_AFTER_SECONDS);
+}
+
+function retryAfterAsGiven(headers: IncomingHttpHeaders): number | undefined {
   const ms = Number(header(headers, 'retry-after-ms') ?? NaN);
   if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms / 1000);
   const value = header(headers, 'retry-after');

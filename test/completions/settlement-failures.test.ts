@@ -18,6 +18,11 @@ let server: TestServer;
 let simulator: Simulator;
 beforeAll(async () => {
   ({ server, simulator } = await startServerWithSimulator({ MAX_COMPLETION_DURATION_MS: '1500', SETTLEMENT_GRACE_MS: '1000', SWEEP_INTERVAL_MS: '200' }));
+  await refuseSettlements(server);
+});
+afterAll(() => server.stop());
+
+async function refuseSettlements(server: TestServer) {
   await server.pg.query(`
     create function refuse_settlement() returns trigger language plpgsql as $$
     begin
@@ -30,8 +35,7 @@ beforeAll(async () => {
       return new;
     end $$;
     create trigger refuse_settlement before update on completions for each row execute function refuse_settlement();`);
-});
-afterAll(() => server.stop());
+}
 
 async function oneStreamKey() {
   const accountId = await createAccount(server);
@@ -71,4 +75,28 @@ describe('a settlement that cannot be written at all', () => {
     expect((await startCompletion(server, key, {})).status).toBe('PENDING');
     await expectLedgerInvariant(server);
   });
+});
+
+describe('a shutdown while settlements cannot be written', () => {
+  it('closes after twice its deadline instead of retrying until the overdue bound, leaving the row to the next start', async () => {
+    const other = await startServerWithSimulator({ SHUTDOWN_DEADLINE_MS: '300' });
+    try {
+      await refuseSettlements(other.server);
+      const accountId = await createAccount(other.server);
+      await grant(other.server, accountId, '5');
+      const { createApiKey } = await gqlOk(other.server, 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', {
+        token: other.server.adminToken,
+        variables: { input: { accountId, name: 'k' } },
+      });
+      other.simulator.enqueue({ endless: true, interTokenMs: 20 });
+      const started = await startCompletion(other.server, createApiKey.secret, { user: 'never-settles', maxTokens: 4000 });
+      // Its overdue bound is 35 minutes away: only giving up ends the stop in this test's time.
+      await other.server.app.stop();
+      other.server.app.stop = async () => undefined;
+      const { rows } = await other.server.pg.query('select status from completions where id = $1', [started.id]);
+      expect(['PENDING', 'STREAMING']).toContain(rows[0].status);
+    } finally {
+      await other.server.stop();
+    }
+  }, 20_000);
 });

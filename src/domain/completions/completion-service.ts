@@ -146,6 +146,8 @@ export class CompletionService {
   private readonly running = new Map<string, LiveCompletion>();
   private readonly stopReasons = new WeakMap<LiveCompletion, StopReason>();
   private readonly settled = new Set<Promise<void>>();
+  /** Set when a shutdown stopped waiting for settlements: their retries end. */
+  private abandonSettlements = false;
   /** Set when the process stops: no new completion starts. */
   private draining = false;
   private readonly starting = new Set<Promise<unknown>>();
@@ -490,9 +492,10 @@ export class CompletionService {
           attempt = withoutText(settlement);
           continue;
         }
-        if (Date.now() >= deadline) throw error;
+        if (Date.now() >= deadline || this.abandonSettlements) throw error;
         log.warn({ err: error, attempt: tries }, 'settlement failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** tries, 8_000, Math.max(0, deadline - Date.now()))));
+        // Unref'd: a shutdown that gave up on this settlement does not wait for its retry.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** tries, 8_000, Math.max(0, deadline - Date.now()))).unref());
       }
     }
   }
@@ -699,6 +702,18 @@ export class CompletionService {
       this.stopReasons.set(live, 'shutdown');
       live.abort.abort();
     }
-    await Promise.allSettled([...this.settled]);
+    // A settlement that cannot be written (Postgres gone) would hold the
+    // process until its overdue bound: after a second deadline its rows
+    // are left running, and the sweep of the next start ends them
+    // INTERRUPTED with their reservations released.
+    const settledAll = await Promise.race([
+      Promise.allSettled([...this.settled]).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, deadlineMs, false))),
+    ]);
+    clearTimeout(timer);
+    if (!settledAll) {
+      this.abandonSettlements = true;
+      this.logger.warn({ unsettled: this.running.size }, 'completions could not be settled before the shutdown; the next start ends them INTERRUPTED');
+    }
   }
 }
