@@ -17,9 +17,18 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** Up to six words of the prompt, used to make the answer visibly about the question. */
+/**
+ * Up to six words of the prompt, used to make the answer visibly about the
+ * question, each cut to 10 characters: a token is one word, and no real
+ * token holds more than 16 bytes (which the gateway relies on).
+ */
 export function topicOf(prompt: string): string {
-  return prompt.split(/\s+/).filter(Boolean).slice(0, 6).join(' ');
+  return prompt
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 6)
+    .map((word) => Array.from(word).slice(0, 10).join(''))
+    .join(' ');
 }
 
 /**

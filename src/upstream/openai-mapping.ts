@@ -3,7 +3,7 @@ import type {
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import { UpstreamError, type UpstreamChunk, type UpstreamMessage, type UpstreamRequest, type UpstreamUsage } from '../domain/completions/upstream.js';
+import { UpstreamError, type ToolCallDelta, type UpstreamChunk, type UpstreamMessage, type UpstreamRequest, type UpstreamUsage } from '../domain/completions/upstream.js';
 
 // Translation between the gateway's camelCase types and OpenAI's wire names.
 // Optional fields left undefined disappear when the SDK serialises the body.
@@ -64,17 +64,45 @@ export function parseChunk(data: string): ChatCompletionChunk {
 export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | undefined {
   // Servers differ: `choices` may be empty or absent on the usage chunk,
   // `usage` may be null on every other chunk or missing entirely.
-  const choice = chunk.choices?.[0];
+  // The gateway asks for one choice; another one's text or tool calls
+  // must not be spliced into the answer.
+  let choice = chunk.choices?.[0];
+  if (choice !== undefined && choice.index !== undefined && choice.index !== 0) choice = chunk.choices.find((c) => c.index === 0);
   const delta = choice?.delta;
   const contentDelta = delta?.content || undefined;
-  const toolCallDeltas = delta?.tool_calls?.length ? delta.tool_calls : undefined;
+  const wireToolCalls: unknown = delta?.tool_calls?.length ? delta.tool_calls : undefined;
   const finishReason = choice?.finish_reason || undefined;
-  assertChunkShape(contentDelta, toolCallDeltas, finishReason);
+  assertChunkShape(contentDelta, wireToolCalls, finishReason);
+  const toolCallDeltas = wireToolCalls === undefined ? undefined : (wireToolCalls as WireToolCall[]).map(toolCallDeltaOf);
   const usage = usageOf(chunk.usage);
   if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && usage === undefined) {
     return undefined;
   }
   return { contentDelta, toolCallDeltas, finishReason, usage };
+}
+
+interface WireToolCall {
+  index: number;
+  id?: string | null;
+  type?: unknown;
+  function?: { name?: string | null; arguments?: string | null };
+}
+
+/**
+ * Only the fields of a tool-call delta that the gateway knows: whatever
+ * else an upstream adds is neither passed to clients nor stored.
+ */
+function toolCallDeltaOf(call: WireToolCall): ToolCallDelta {
+  const delta: ToolCallDelta = { index: call.index };
+  if (typeof call.id === 'string') delta.id = call.id;
+  if (call.type === 'function' || call.type === 'custom') delta.type = call.type;
+  const fn = call.function;
+  if (fn) {
+    delta.function = {};
+    if (typeof fn.name === 'string') delta.function.name = fn.name;
+    if (typeof fn.arguments === 'string') delta.function.arguments = fn.arguments;
+  }
+  return delta;
 }
 
 /** Usage as OpenAI-compatible servers report prompt caching: inside prompt_tokens_details, or at the top level. */

@@ -112,3 +112,47 @@ describe('hostile chunks', () => {
     expect(final.toolCalls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":"b"}' } }]);
   });
 });
+
+const chunkWith = (fields: Record<string, unknown>) => JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', ...fields });
+const toolDelta = (calls: unknown[]) => chunkWith({ choices: [{ index: 0, delta: { tool_calls: calls }, finish_reason: null }] });
+
+describe('output that tries to pass unbounded or uncharged', () => {
+  it('a flood of tool-call deltas carrying nothing but ids is cut at maxTokens, the call keeping its first id', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    const flood = Array.from({ length: 500 }, () => toolDelta([{ index: 0, id: 'i'.repeat(200) }]));
+    simulator.enqueue({ tokens: [], rawChunks: [toolDelta([{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }]), ...flood], finishReason: 'tool_calls' });
+    const final = await runToEnd(server, key, { maxTokens: 5, messages: userMessage('call f') });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', toolCalls: [{ id: 'call_1', function: { name: 'f', arguments: '{}' } }] });
+  });
+
+  it('usage of zero tokens for output it delivered is raised to what was surely sent, marked estimated', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: ['Hello', ' world'], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } });
+    const final = await runToEnd(server, key, { messages: userMessage('x'.repeat(64)) });
+    // Two chunks of output: at least two tokens; 64 bytes of prompt: at least four.
+    expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { promptTokens: 4, completionTokens: 2, estimated: true } });
+    expect(units(final.cost)).toBe(costAtHaiku(4, 2));
+  });
+
+  it('a later usage report smaller than an earlier one does not lower the bill', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({
+      tokens: ['Hello'],
+      rawChunks: [chunkWith({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } })],
+      usage: { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 },
+    });
+    const final = await runToEnd(server, key, {});
+    expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { promptTokens: 100, completionTokens: 20, estimated: false } });
+    expect(units(final.cost)).toBe(costAtHaiku(100, 20));
+  });
+
+  it('one chunk past maxTokens delivers its start, within the bound, and is charged for maxTokens', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ tokens: ['word '.repeat(400)], noUsage: true });
+    const final = await runToEnd(server, key, { maxTokens: 50 });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', usage: { completionTokens: 50, estimated: true } });
+    // At most 16 bytes a token: 50 tokens hold at most 800 bytes.
+    expect(final.content).toBe('word '.repeat(160));
+    expect(units(final.cost)).toBe(costAtHaiku(final.usage.promptTokens, 50));
+  });
+});

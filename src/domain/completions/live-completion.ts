@@ -3,7 +3,7 @@ import type { CompletionEventLog } from './event-log.js';
 import type { Completion, StoredEventLog } from './completion-record.js';
 import { costOf } from '../money.js';
 import { cleanText } from '../storable-text.js';
-import { fewestOutputTokens } from './token-estimates.js';
+import { fewestOutputTokens, mostOutputBytes } from './token-estimates.js';
 import type { ToolCallDelta, UpstreamChunk, UpstreamRequest, UpstreamUsage } from './upstream.js';
 import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
@@ -11,11 +11,43 @@ import type { CallTarget } from './resilient-upstream.js';
 import { noCompletionTrace, type CompletionTrace } from './completion-tracer.js';
 import type { Model } from '../catalogue/model.js';
 
-/** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
+/**
+ * UTF-8 bytes of generated output in one event: its text and tool-call
+ * fragments, ids included, so that a stream of nothing but ids is bounded
+ * by maxTokens like any other output.
+ */
 export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
   let bytes = Buffer.byteLength(text);
-  for (const d of toolCallDeltas ?? []) bytes += Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
+  for (const d of toolCallDeltas ?? []) {
+    bytes += Buffer.byteLength(d.id ?? '') + Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
+  }
   return bytes;
+}
+
+/** A delta left with nothing once its repeated id was dropped is not published. */
+function carriesOutput(delta: ToolCallDelta): boolean {
+  return delta.id !== undefined || delta.type !== undefined || Boolean(delta.function?.name) || Boolean(delta.function?.arguments);
+}
+
+/** The longest start of `text` within `bytes` UTF-8 bytes, whole characters only. */
+function prefixOfBytes(text: string, bytes: number): string {
+  let used = 0;
+  let end = 0;
+  for (const char of text) {
+    used += Buffer.byteLength(char);
+    if (used > bytes) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+function largestOfEach(a: UpstreamUsage, b: UpstreamUsage): UpstreamUsage {
+  return {
+    promptTokens: Math.max(a.promptTokens, b.promptTokens),
+    completionTokens: Math.max(a.completionTokens, b.completionTokens),
+    cachedPromptTokens: Math.max(a.cachedPromptTokens, b.cachedPromptTokens),
+    cacheWriteTokens: Math.max(a.cacheWriteTokens, b.cacheWriteTokens),
+  };
 }
 
 /** A tool-call delta with its text as Postgres can store it. */
@@ -81,6 +113,8 @@ export class LiveCompletion implements CallTarget {
   outputBytes = 0;
   /** Chunks that carried output: each is at least one token. */
   outputChunks = 0;
+  /** Bytes of output the upstream sent, as counted toward maxTokens (outputBytes is what was published). */
+  private boundBytes = 0;
   /** Set when the upstream went past maxTokens and the run was cut there. */
   cutAtMaxTokens = false;
   /** Set once the upstream part is over and the run settles. */
@@ -145,32 +179,49 @@ export class LiveCompletion implements CallTarget {
    */
   accept(chunk: UpstreamChunk): boolean {
     this.answered = true;
-    const text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
-    const deltas = chunk.toolCallDeltas?.map(cleanToolCallDelta);
-    const bytes = outputBytesOf(text, deltas ?? null);
-    if (bytes > 0) {
-      if (fewestOutputTokens(this.outputChunks + 1, this.outputBytes + bytes) > this.request.maxTokens) {
+    let text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
+    const sent = chunk.toolCallDeltas?.map(cleanToolCallDelta);
+    // What the upstream sent counts toward maxTokens, ids it repeats included.
+    const sentBytes = outputBytesOf(text, sent ?? null);
+    let cut = false;
+    if (sentBytes > 0) {
+      if (fewestOutputTokens(this.outputChunks + 1, this.boundBytes + sentBytes) > this.request.maxTokens) {
+        // The text that still fits is delivered; tool-call fragments never in part.
+        cut = true;
         this.cutAtMaxTokens = true;
-        return false;
+        text = sent || this.outputChunks + 1 > this.request.maxTokens ? '' : prefixOfBytes(text, mostOutputBytes(this.request.maxTokens) - this.boundBytes);
+        if (text === '') return false;
       }
       this.outputChunks += 1;
+      this.boundBytes += cut ? Buffer.byteLength(text) : sentBytes;
     }
-    if (deltas) this.toolCalls.add(deltas);
-    if (text.length > 0 || deltas) {
+    const deltas = cut || !sent ? undefined : this.toolCalls.normalise(sent, this.toolCallIdFor).filter(carriesOutput);
+    if (deltas?.length) this.toolCalls.add(deltas);
+    if (text.length > 0 || deltas?.length) {
       if (this.firstTokenAt === null) {
         this.firstTokenAt = new Date();
         this.trace.firstToken();
       }
-      this.outputBytes += bytes;
+      this.outputBytes += outputBytesOf(text, deltas ?? null);
       this.content += text;
       this.pendingText += text;
-      if (deltas) (this.pendingToolCalls ??= []).push(...deltas);
+      if (deltas?.length) (this.pendingToolCalls ??= []).push(...deltas);
       this.scheduleFlush();
     }
+    if (cut) return false;
     if (chunk.finishReason) this.finishReason = chunk.finishReason;
-    if (chunk.usage) this.usage = chunk.usage;
+    // Usage is cumulative: a later, smaller report does not lower the bill.
+    if (chunk.usage) this.usage = this.usage ? largestOfEach(this.usage, chunk.usage) : chunk.usage;
     return true;
   }
+
+  /** A lower bound of the output tokens the upstream sent so far (see fewestOutputTokens). */
+  get fewestOutputTokens(): number {
+    return fewestOutputTokens(this.outputChunks, this.boundBytes);
+  }
+
+  /** The id of a call the upstream announced without one. */
+  private readonly toolCallIdFor = (index: number): string => `call_${this.completion.id.replaceAll('-', '')}_${index}`;
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;

@@ -2,8 +2,8 @@ import { cleanText } from '../storable-text.js';
 import type { Settlement } from './completion-record.js';
 import type { LiveCompletion } from './live-completion.js';
 import { costOfUsage, type UsageCounts } from './prompt-cache-pricing.js';
-import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
-import type { UpstreamError } from './upstream.js';
+import { estimatedOutputTokens, estimatedPromptTokens, fewestPromptTokens } from './token-estimates.js';
+import type { UpstreamError, UpstreamUsage } from './upstream.js';
 
 /**
  * Why a run stopped before the upstream finished: a cancel, a shutdown past
@@ -31,7 +31,8 @@ const MAX_ERROR_MESSAGE = 1000;
  * nothing is charged for a completion that failed before generating
  * anything, and nothing generated is free: a completion that delivered
  * output is charged for it, from the upstream's usage or, without one, from
- * the documented estimate (marked usageEstimated). It is charged at the
+ * the documented estimate (marked usageEstimated), and never for fewer
+ * tokens than it surely sent (see fewestOutputTokens). It is charged at the
  * prices of the model that answered: the requested one's, or its
  * fallback's, which are never higher (see catalogue/fallback-model.ts), so
  * the reservation made at the requested model's prices covers it.
@@ -59,15 +60,24 @@ export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: 
     usageEstimated: estimated,
     charge: capped(costOfUsage(usage, completion), completion.reserved, onCapped),
   });
-  const generated = () => (live.usage ? charged(live.usage, false) : charged(estimated(estimatedOutputTokens(live.outputBytes)), true));
+  // Reported usage below what was surely sent (an upstream that reports
+  // zero, say) is raised to that lower bound and marked estimated: output
+  // delivered is never free.
+  const reported = (usage: UpstreamUsage, fewestCompletionTokens: number) => {
+    const promptTokens = Math.max(usage.promptTokens, fewestPromptTokens(request));
+    const completionTokens = Math.max(usage.completionTokens, fewestCompletionTokens);
+    const raised = promptTokens !== usage.promptTokens || completionTokens !== usage.completionTokens;
+    return charged({ ...usage, promptTokens, completionTokens }, raised);
+  };
+  const generated = () => (live.usage ? reported(live.usage, live.fewestOutputTokens) : charged(estimated(estimatedOutputTokens(live.outputBytes)), true));
   const { failure, stop } = ending;
 
   if (live.cutAtMaxTokens) {
     // The upstream went past maxTokens: cut there, as if it had stopped for
     // length. Its output reached maxTokens by a lower bound, so charging
     // maxTokens never charges more than it generated.
-    const usage = live.usage ?? estimated(request.maxTokens);
-    return { ...base, status: 'SUCCEEDED', finishReason: 'length', ...charged(usage, !live.usage), errorCode: null, errorMessage: null };
+    const usage = live.usage ? reported(live.usage, request.maxTokens) : charged(estimated(request.maxTokens), true);
+    return { ...base, status: 'SUCCEEDED', finishReason: 'length', ...usage, errorCode: null, errorMessage: null };
   }
   if (!failure) return { ...base, status: 'SUCCEEDED', ...generated(), errorCode: null, errorMessage: null };
   if (stop === 'duration' && live.hasOutput) {

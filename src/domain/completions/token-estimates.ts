@@ -81,6 +81,16 @@ export function fewestOutputTokens(outputChunks: number, outputBytes: number): n
   return Math.max(outputChunks, Math.ceil(outputBytes / MOST_BYTES_PER_TOKEN));
 }
 
+/** The most bytes of output that `tokens` tokens can be said to hold by that bound. */
+export function mostOutputBytes(tokens: number): number {
+  return tokens * MOST_BYTES_PER_TOKEN;
+}
+
+/** A lower bound of the prompt tokens: the text forwarded, at the same most bytes a token. */
+export function fewestPromptTokens(request: UpstreamRequest): number {
+  return Math.ceil(byteLengthOf(request).bytes / MOST_BYTES_PER_TOKEN);
+}
+
 export function estimatedOutputTokens(outputBytes: number): number {
   return Math.ceil(outputBytes / BYTES_PER_ESTIMATED_TOKEN);
 }

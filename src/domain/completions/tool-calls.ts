@@ -18,6 +18,26 @@ export interface ToolCall {
 export class ToolCallAssembler {
   private readonly calls: ToolCall[] = [];
 
+  /**
+   * The deltas as they are published and stored: every call is announced
+   * with an id (one is made from `idFor` when the upstream sent none), and
+   * keeps it: a later delta's other id is dropped, so a client that reads
+   * the stream and one that reads the assembled calls see the same id.
+   */
+  normalise(deltas: readonly ToolCallDelta[], idFor: (index: number) => string): ToolCallDelta[] {
+    const announced = new Set<number>();
+    return deltas.map((delta) => {
+      const known = this.calls[delta.index] !== undefined || announced.has(delta.index);
+      announced.add(delta.index);
+      if (known) {
+        if (delta.id === undefined) return delta;
+        const { id: _dropped, ...rest } = delta;
+        return rest;
+      }
+      return delta.id ? delta : { ...delta, id: idFor(delta.index) };
+    });
+  }
+
   add(deltas: readonly ToolCallDelta[]): void {
     for (const delta of deltas) {
       if (!Number.isInteger(delta.index) || delta.index < 0 || delta.index >= MAX_TOOL_CALLS) {
@@ -28,7 +48,7 @@ export class ToolCallAssembler {
         call = { id: '', type: 'function', function: { name: '', arguments: '' } };
         this.calls[delta.index] = call;
       }
-      if (delta.id) call.id = delta.id;
+      if (delta.id && call.id === '') call.id = delta.id;
       if (delta.function?.name) call.function.name += delta.function.name;
       if (delta.function?.arguments) call.function.arguments += delta.function.arguments;
       if (call.id.length > MAX_ID_LENGTH || call.function.name.length > MAX_NAME_LENGTH) {

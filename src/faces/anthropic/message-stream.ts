@@ -37,6 +37,8 @@ export class MessageEventStream {
   private open: { index: number; kind: 'text' | 'tool' } | undefined;
   /** Block index of each tool call, by the upstream's call index. */
   private readonly toolBlocks = new Map<number, number>();
+  /** A tool call whose block waits for its whole name (see startNamedTool). */
+  private naming: { callIndex: number; id: string; name: string } | undefined;
 
   constructor(
     private readonly completion: Completion,
@@ -58,15 +60,20 @@ export class MessageEventStream {
   delta(event: CompletionEvent): StreamEvent[] {
     const out: StreamEvent[] = [];
     if (event.delta !== '') {
+      this.startNamedTool(out);
       if (this.open?.kind !== 'text') this.openBlock(out, 'text', { type: 'text', text: '' });
       out.push({ type: 'content_block_delta', index: this.open!.index, delta: { type: 'text_delta', text: event.delta } });
     }
     for (const call of event.toolCallDeltas ?? []) {
       let index = this.toolBlocks.get(call.index);
       if (index === undefined) {
-        const id = toolUseIdOf(call.id ?? '', this.completion.id, this.toolBlocks.size);
-        index = this.openBlock(out, 'tool', { type: 'tool_use', id, name: call.function?.name ?? '', input: {} });
-        this.toolBlocks.set(call.index, index);
+        if (this.naming?.callIndex === call.index) this.naming.name += call.function?.name ?? '';
+        else {
+          this.startNamedTool(out);
+          this.naming = { callIndex: call.index, id: call.id ?? '', name: call.function?.name ?? '' };
+        }
+        if (!call.function?.arguments) continue;
+        index = this.startNamedTool(out)!;
       }
       const fragment = call.function?.arguments;
       if (fragment) out.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: fragment } });
@@ -74,9 +81,27 @@ export class MessageEventStream {
     return out;
   }
 
+  /**
+   * Opens the tool_use block of the call being named, if any; returns its
+   * block index. content_block_start carries the tool's whole name, which
+   * an upstream may send in pieces: the block opens when the call's
+   * arguments begin, or when something else comes (text, another call, the
+   * end).
+   */
+  private startNamedTool(out: StreamEvent[]): number | undefined {
+    const naming = this.naming;
+    if (naming === undefined) return undefined;
+    this.naming = undefined;
+    const id = toolUseIdOf(naming.id, this.completion.id, this.toolBlocks.size);
+    const index = this.openBlock(out, 'tool', { type: 'tool_use', id, name: naming.name, input: {} });
+    this.toolBlocks.set(naming.callIndex, index);
+    return index;
+  }
+
   /** The events that end a SUCCEEDED completion. */
   end(settled: Completion): StreamEvent[] {
     const out: StreamEvent[] = [];
+    this.startNamedTool(out);
     this.closeBlock(out);
     out.push({ type: 'message_delta', delta: { stop_reason: stopReasonOf(settled), stop_sequence: null }, usage: usageOf(settled) });
     out.push({ type: 'message_stop' });

@@ -139,3 +139,48 @@ describe('POST /v1/messages with stream: true', () => {
     expect(names.at(-1)).toBe('message_stop');
   }, 20_000);
 });
+
+/** A chunk of tool-call deltas as an upstream may send it. */
+const toolChunk = (calls: unknown[]) =>
+  JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { tool_calls: calls }, finish_reason: null }] });
+
+describe('a streamed tool call the upstream sends in odd pieces', () => {
+  it('opens its tool_use block with the whole name when the upstream split the name over deltas', async () => {
+    const { key } = await fundedCustomer(server);
+    simulator.enqueue({
+      tokens: [],
+      finishReason: 'tool_calls',
+      rawChunks: [
+        toolChunk([{ index: 0, id: 'call_1', type: 'function', function: { name: 'Ba', arguments: '' } }]),
+        toolChunk([{ index: 0, function: { name: 'sh' } }]),
+        toolChunk([{ index: 0, function: { arguments: '{"command":' } }]),
+        toolChunk([{ index: 0, function: { arguments: '"ls"}' } }]),
+      ],
+    });
+    const { frames } = await postMessages(server, key, { model, max_tokens: 100, messages, tools: [bash], stream: true });
+    const starts = frames.filter((f) => f.event === 'content_block_start').map((f) => f.data.content_block);
+    expect(starts).toEqual([{ type: 'tool_use', id: 'call_1', name: 'Bash', input: {} }]);
+    const json = frames.filter((f) => f.data.delta?.type === 'input_json_delta').map((f) => f.data.delta.partial_json);
+    expect(json.join('')).toBe('{"command":"ls"}');
+    expect(frames.at(-2)!.data.delta.stop_reason).toBe('tool_use');
+  });
+
+  it('announces the same id as the stored call, the first one, when the upstream changes it or sends none', async () => {
+    const { key } = await fundedCustomer(server);
+    simulator.enqueue({
+      tokens: [],
+      finishReason: 'tool_calls',
+      rawChunks: [
+        toolChunk([{ index: 0, id: 'call_A', type: 'function', function: { name: 'Bash', arguments: '{' } }]),
+        toolChunk([{ index: 0, id: 'call_B', function: { arguments: '}' } }]),
+        toolChunk([{ index: 1, type: 'function', function: { name: 'Bash', arguments: '{}' } }]),
+      ],
+    });
+    const { headers, frames } = await postMessages(server, key, { model, max_tokens: 100, messages, tools: [bash], stream: true });
+    const streamed = frames.filter((f) => f.event === 'content_block_start').map((f) => f.data.content_block.id);
+    const stored = (await completion(key, headers.get('x-completion-id')!)).toolCalls.map((call: { id: string }) => call.id);
+    expect(streamed[0]).toBe('call_A');
+    expect(streamed[1]).toMatch(/^call_\w+_1$/);
+    expect(stored).toEqual(streamed);
+  });
+});
