@@ -54,11 +54,20 @@ function messageOf(text: string): string {
   return (JSON.stringify(error) ?? 'no body').slice(0, MAX_QUOTED_BODY);
 }
 
+/**
+ * Statuses that say the request itself is wrong (a conversation the
+ * upstream will not take, say). 401, 403 and 404 are not among them: they
+ * say the gateway's own key or model mapping is wrong, the operator's
+ * problem, not the caller's.
+ */
+const REFUSED_STATUSES = new Set([400, 413, 422]);
+
 /** The error for an answer with a status outside 2xx. */
 export function statusError(status: number, headers: IncomingHttpHeaders, body: string): UpstreamError {
   if (status === 429) {
     return new UpstreamError('rate_limited', `The upstream is rate limiting us: ${messageOf(body)}`, { status, retryAfterSeconds: retryAfterSeconds(headers) });
   }
+  if (REFUSED_STATUSES.has(status)) return new UpstreamError('refused', `The upstream refused the request (HTTP ${status}): ${messageOf(body)}`, { status });
   return new UpstreamError('http', `The upstream answered HTTP ${status}: ${messageOf(body)}`, { status });
 }
 

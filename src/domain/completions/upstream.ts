@@ -73,6 +73,12 @@ export interface UpstreamClient {
 export type UpstreamErrorKind =
   /** The upstream answered with an HTTP error status (or an error object inside the stream). */
   | 'http'
+  /**
+   * The upstream refused the request itself (HTTP 400, 413, 422): the same
+   * request would be refused again, so it is neither retried nor counted
+   * against the upstream's health, and the caller hears it as its own error.
+   */
+  | 'refused'
   /** HTTP 429; `retryAfterSeconds` is set when the upstream said when to come back. */
   | 'rate_limited'
   /** Connection refused, reset, or closed before the stream finished. */

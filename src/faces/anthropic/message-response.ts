@@ -118,7 +118,8 @@ export function messageOf(c: Completion, model: string): AnthropicMessage {
  * a non-streaming request, or the `error` event that ends a stream. An
  * upstream 429 that outlived the gateway's retries is 429 rate_limit_error
  * with the upstream's retry-after, which the SDKs and Claude Code wait
- * before retrying; an upstream that timed out is 504 timeout_error.
+ * before retrying; an upstream that timed out is 504 timeout_error; a
+ * request the upstream refused as invalid is 400, not to be retried.
  */
 export function terminalErrorOf(c: Completion): AnthropicHttpError {
   const reason = c.errorMessage ?? 'no reason was recorded';
@@ -128,12 +129,13 @@ export function terminalErrorOf(c: Completion): AnthropicHttpError {
       return new AnthropicHttpError(429, 'rate_limit_error', message, c.errorRetryAfterSeconds === null ? {} : retryAfterHeader(c.errorRetryAfterSeconds));
     }
     if (c.errorCode === 'UPSTREAM_TIMEOUT') return new AnthropicHttpError(504, 'timeout_error', message);
+    if (c.errorCode === 'UPSTREAM_REFUSED') return new AnthropicHttpError(400, 'invalid_request_error', message);
     return new AnthropicHttpError(502, 'api_error', message);
   }
   if (c.status === 'CANCELLED' && c.errorCode !== 'SHUTDOWN') {
     // Somebody cancelled it on purpose (cancelCompletion); a retry would undo that.
     return new AnthropicHttpError(409, 'invalid_request_error', `Completion ${c.id} was cancelled before it finished (${reason}); it was charged only for what was generated`);
   }
-  // Stopped by a server shutdown (SHUTDOWN) or a dead process (INTERRUPTED): worth retrying.
-  return new AnthropicHttpError(503, 'api_error', `Completion ${c.id} was stopped by a server shutdown (${reason}); retry it`);
+  // Stopped by a server shutdown (SHUTDOWN), a dead process or its time bound (INTERRUPTED): worth retrying.
+  return new AnthropicHttpError(503, 'api_error', `Completion ${c.id} was stopped before it finished (${reason}); retry it`);
 }

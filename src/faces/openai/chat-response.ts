@@ -115,6 +115,7 @@ export function terminalErrorOf(c: Completion): OpenAIHttpError {
     // The upstream's 429 outlived the gateway's own retries: the caller's
     // SDK waits its retry-after rather than retrying at once, as on a 502.
     if (c.errorCode === 'UPSTREAM_RATE_LIMITED') return new OpenAIHttpError(429, message, 'upstream_error', 'rate_limit_exceeded', null, retryAfterHeader(c.errorRetryAfterSeconds));
+    if (c.errorCode === 'UPSTREAM_REFUSED') return new OpenAIHttpError(400, message, 'invalid_request_error', code, null, { 'x-should-retry': 'false' });
     return new OpenAIHttpError(502, message, 'upstream_error', code);
   }
   if (c.status === 'CANCELLED' && c.errorCode !== 'SHUTDOWN') {
@@ -123,6 +124,6 @@ export function terminalErrorOf(c: Completion): OpenAIHttpError {
       'x-should-retry': 'false',
     });
   }
-  // Stopped by a server shutdown (SHUTDOWN) or a dead process (INTERRUPTED).
-  return new OpenAIHttpError(503, `Completion ${c.id} was stopped by a server shutdown (${reason}); retry it`, 'server_error', code);
+  // Stopped by a server shutdown (SHUTDOWN), a dead process or its time bound (INTERRUPTED): worth retrying.
+  return new OpenAIHttpError(503, `Completion ${c.id} was stopped before it finished (${reason}); retry it`, 'server_error', code);
 }

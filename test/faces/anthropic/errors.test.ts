@@ -174,6 +174,21 @@ describe('errors in Anthropic shape', () => {
     await expectLedgerInvariant(server);
   });
 
+  it('answers 400 invalid_request_error, which the SDK does not retry, when the upstream refuses the request as invalid', async () => {
+    const { key: own } = await fundedCustomer(server);
+    const calls = simulator.requests.length;
+    // The simulator answers 400 to a directive it does not know, as an upstream to a conversation it will not take.
+    const refused = await anthropicClient(server, own, { maxRetries: 2 })
+      .messages.create({ ...request, messages: [{ role: 'user', content: 'Hello [sim:bogus]' }] })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as APIError).type).toBe('invalid_request_error');
+    expect((refused as APIError).message).toContain('The upstream refused the request (HTTP 400)');
+    expect(simulator.requests.length - calls).toBe(1);
+    const { rows } = await server.pg.query('select status, error_code, cost::text from completions where id = $1', [(refused as APIError).headers?.get('x-completion-id')]);
+    expect(rows).toEqual([{ status: 'FAILED', error_code: 'UPSTREAM_REFUSED', cost: '0' }]);
+  });
+
   it('answers 404 not_found_error for an unknown path and 405 for a wrong method, in Anthropic shape', async () => {
     const unknown = await fetch(`${server.url}/v1/messages/batches`, { method: 'POST', headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' } });
     expect(unknown.status).toBe(404);

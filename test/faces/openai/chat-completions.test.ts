@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APIError, InternalServerError } from 'openai';
+import { APIError, BadRequestError, InternalServerError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Simulator } from '../../../src/simulator/simulator.js';
 import { completionFields, startServerWithSimulator } from '../../helpers/completions.js';
@@ -98,6 +98,16 @@ describe('POST /v1/chat/completions without streaming', () => {
     expect(completion).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_HTTP' } });
     expect(charges).toEqual([]);
     await expectLedgerInvariant(server);
+  });
+
+  it('answers 400 when the upstream refuses the request as invalid, and charges nothing', async () => {
+    const { key } = await fundedCustomer(server);
+    const error = await openaiClient(server, key).chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi [sim:bogus]' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).code).toBe('upstream_refused');
+    const { completion, charges } = await overGraphQL(key, (error as BadRequestError).headers?.get('x-completion-id')!);
+    expect(completion).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_REFUSED' } });
+    expect(charges).toEqual([]);
   });
 
   it('returns the same completion, charged once, for a retry with the same Idempotency-Key', async () => {

@@ -39,7 +39,7 @@ const UsageRef = builder.objectRef<UsageShape>('Usage').implement({
 
 const CompletionErrorRef = builder.objectRef<{ code: string; message: string; retryAfter: number | null }>('CompletionError').implement({
   fields: (t) => ({
-    code: t.exposeString('code', { description: 'UPSTREAM_HTTP, UPSTREAM_RATE_LIMITED, UPSTREAM_NETWORK, UPSTREAM_MALFORMED, UPSTREAM_TIMEOUT, CANCELLED, SHUTDOWN or INTERRUPTED.' }),
+    code: t.exposeString('code', { description: 'UPSTREAM_HTTP, UPSTREAM_REFUSED (the upstream refused the request as invalid), UPSTREAM_RATE_LIMITED, UPSTREAM_NETWORK, UPSTREAM_MALFORMED, UPSTREAM_TIMEOUT, CANCELLED, SHUTDOWN or INTERRUPTED.' }),
     message: t.exposeString('message'),
     retryAfter: t.exposeInt('retryAfter', {
       nullable: true,
