@@ -1,4 +1,4 @@
-import type { RateLimiter, RateLimitHit } from '../domain/access/rate-limiter.js';
+import type { RateLimiter, RateLimitHit, RateWindow } from '../domain/access/rate-limiter.js';
 
 const WINDOW_MS = 60_000;
 
@@ -17,6 +17,11 @@ export class InProcessRateLimiter implements RateLimiter {
     }
     window.count += 1;
     return { allowed: window.count <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - window.count), resetsAt: new Date(window.start + WINDOW_MS) };
+  }
+
+  async undo(keyId: string, hit: RateWindow): Promise<void> {
+    const window = this.windows.get(keyId);
+    if (window && window.start + WINDOW_MS === hit.resetsAt.getTime() && window.count > 0) window.count -= 1;
   }
 
   private sweep(now: number): void {

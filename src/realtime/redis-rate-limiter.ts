@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RateLimiter, RateLimitHit } from '../domain/access/rate-limiter.js';
+import type { RateLimiter, RateLimitHit, RateWindow } from '../domain/access/rate-limiter.js';
 
 const WINDOW_MS = 60_000;
 
@@ -20,4 +20,12 @@ export class RedisRateLimiter implements RateLimiter {
     const [[, count]] = (await this.redis.multi().incr(key).pexpire(key, WINDOW_MS).exec()) as [[null, number]];
     return { allowed: count <= perMinute, limit: perMinute, remaining: Math.max(0, perMinute - count), resetsAt: new Date((window + 1) * WINDOW_MS) };
   }
+
+  async undo(keyId: string, hit: RateWindow): Promise<void> {
+    const key = `${this.keyPrefix}ratelimit:${keyId}:${hit.resetsAt.getTime() / WINDOW_MS - 1}`;
+    // Only a window that still exists: a DECR would make a key without expiry.
+    await this.redis.eval(DECREMENT_IF_PRESENT, 1, key);
+  }
 }
+
+const DECREMENT_IF_PRESENT = `if redis.call('exists', KEYS[1]) == 1 and tonumber(redis.call('get', KEYS[1])) > 0 then return redis.call('decr', KEYS[1]) end return 0`;

@@ -35,6 +35,8 @@ const input = { model: 'claude-haiku-4-5', messages: userMessage('limits'), maxT
 const start = (token: string, overrides: Record<string, unknown> = {}) =>
   gql(server, startMutation, { token, variables: { input: { ...input, ...overrides } } });
 
+const refusalOf = (result: Awaited<ReturnType<typeof start>>) => result.errors?.[0]?.message;
+
 async function finish(token: string, id: string) {
   const client = wsClient(server, token);
   await collectFrom(client, streamQuery, { id });
@@ -78,6 +80,23 @@ describe('requests per minute', () => {
       await client.dispose();
     }
     expect(codeOf(await start(key))).toBe('RATE_LIMITED');
+  });
+
+  it('do not count starts that were refused, such as those past the key\'s concurrent streams', async () => {
+    const { key } = await keyWith({ requestsPerMinute: 3, maxConcurrentStreams: 1 });
+    // Running while the next three are refused.
+    simulator.enqueue({ words: 5, ttftMs: 1500 });
+    const first = await start(key);
+    expect(codeOf(first)).toBeUndefined();
+    for (let i = 0; i < 3; i++) expect(codeOf(await start(key))).toBe('RATE_LIMITED');
+    await finish(key, first.data!.startCompletion.id);
+    // Three started in all within the minute: the refused ones took none of them.
+    for (let i = 0; i < 2; i++) {
+      const started = await start(key);
+      expect(codeOf(started)).toBeUndefined();
+      await finish(key, started.data!.startCompletion.id);
+    }
+    expect(refusalOf(await start(key))).toMatch(/completions per minute/);
   });
 
   it('do not count queries, which a limited key may run freely', async () => {

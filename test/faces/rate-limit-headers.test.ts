@@ -150,4 +150,23 @@ describe('both rate limiters', () => {
       redis.disconnect();
     }
   });
+
+  it('give back an undone hit in its own window only, and never below zero', async () => {
+    const redis = new Redis(redisUrl);
+    try {
+      for (const limiter of [new InProcessRateLimiter(), new RedisRateLimiter(redis, prefix)]) {
+        await clearOfMinuteEnd();
+        const first = await limiter.hit('key-b', 1);
+        await limiter.undo('key-b', first);
+        expect((await limiter.hit('key-b', 1)).allowed).toBe(true);
+        // A window that has ended is not touched, and an empty one stays at zero.
+        await limiter.undo('key-b', { ...first, resetsAt: new Date(first.resetsAt.getTime() - 60_000) });
+        expect((await limiter.hit('key-b', 1)).allowed).toBe(false);
+        await limiter.undo('key-c', first);
+        expect((await limiter.hit('key-c', 1)).remaining).toBe(0);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
 });

@@ -7,6 +7,8 @@
 export interface RateLimiter {
   /** Counts one request against `perMinute`: whether it is within, and where the window stands after it. */
   hit(keyId: string, perMinute: number): Promise<RateLimitHit>;
+  /** Gives back a hit that started nothing, if its window is still the current one. */
+  undo(keyId: string, hit: RateWindow): Promise<void>;
 }
 
 /** Where a key stands in its current window: what REST faces report as x-ratelimit-* headers. */

@@ -229,8 +229,10 @@ export class CompletionService {
     const route = this.upstream.route(model, fallback, fallbackAtSwitch);
     let launched = false;
     let trace: CompletionTrace | undefined;
+    let counted: RateWindow | null = null;
     try {
       const rateWindow = viewer.kind === 'apiKey' ? await this.countStart(viewer.apiKey) : null;
+      counted = rateWindow;
       let completion: Completion = {
         id: randomUUID(),
         accountId,
@@ -309,6 +311,11 @@ export class CompletionService {
     } finally {
       // A start that reserved nothing, or returned an earlier completion, makes no call.
       if (!launched) route.permit.released();
+      // ... and started no completion: requestsPerMinute does not count it
+      // (a client that waits out a refusal's retry-after is not locked out).
+      if (!launched && counted && viewer.kind === 'apiKey') {
+        this.rateLimiter.undo(viewer.apiKey.id, counted).catch((error: unknown) => this.logger.warn({ err: error }, 'could not give back a refused start to its rate window'));
+      }
     }
   }
 
