@@ -105,8 +105,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const routes = [
     opsRoutes({ metrics, readiness, logger }),
     // Before the OpenAI face: both live under /v1 (see anthropic-router.ts for which requests are whose).
-    anthropicRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
-    openAIRoutes({ domain, maxRequestBytes: config.maxRequestBytes, logger }),
+    anthropicRoutes({ domain, maxRequestBytes: config.maxCompletionRequestBytes, logger }),
+    openAIRoutes({ domain, maxRequestBytes: config.maxCompletionRequestBytes, logger }),
     await createPlayground(logger, () => bundlePlayground({ byHash: trustedDocuments !== undefined })),
   ];
   const handler = withRequestLog(logger, opsPaths, withRequestMetrics(metrics, withCors(config.corsOrigins, routeRequests(routes, (req, res) => void yoga(req, res)))));

@@ -72,6 +72,8 @@ const environmentSchema = z.object({
   INSTANCE_TIMEOUT_MS: z.coerce.number().int().min(300).default(30_000),
   // Query protection (see src/plugins/armor.ts) and the largest HTTP body or WebSocket message.
   MAX_REQUEST_BYTES: positiveInt.default(1024 * 1024),
+  // Anthropic's own limit: a Claude Code session is never refused here before it would be there.
+  MAX_COMPLETION_REQUEST_BYTES: positiveInt.default(32 * 1024 * 1024),
   QUERY_MAX_DEPTH: positiveInt.default(12),
   QUERY_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
   QUERY_MAX_TOKENS: positiveInt.default(2000),
@@ -140,6 +142,8 @@ export interface Config {
   instanceTimeoutMs: number;
   /** Largest GraphQL request body (HTTP) or message (WebSocket), in bytes. */
   maxRequestBytes: number;
+  /** Largest body of the REST completion endpoints (/v1/chat/completions, /v1/messages), read only for a signed-in key. */
+  maxCompletionRequestBytes: number;
   queryLimits: QueryLimits;
   /** What the domain bounds: keys and streams held, how long completions and their settlements may take. */
   limits: Limits;
@@ -239,6 +243,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     eventRetentionMs: e.EVENT_RETENTION_MS,
     instanceTimeoutMs: e.INSTANCE_TIMEOUT_MS,
     maxRequestBytes: e.MAX_REQUEST_BYTES,
+    maxCompletionRequestBytes: e.MAX_COMPLETION_REQUEST_BYTES,
     queryLimits: {
       depth: e.QUERY_MAX_DEPTH,
       aliases: e.QUERY_MAX_ALIASES,

@@ -36,7 +36,8 @@ export interface CompletionRequestInput {
 export const DEFAULT_MAX_TOKENS = 1024;
 /** The longest end-user id passed upstream. */
 export const MAX_USER_LENGTH = 256;
-const MAX_MESSAGES = 1000;
+/** Anthropic's own bound on one request (an Anthropic tool_result turn becomes several messages here). */
+const MAX_MESSAGES = 100_000;
 const MAX_STOPS = 4;
 const MAX_STOP_LENGTH = 1000;
 const MAX_TOOLS = 128;

@@ -25,7 +25,7 @@ let simulator: Simulator;
 let key: string;
 beforeAll(async () => {
   // No retries: a queued upstream fault fails its completion.
-  ({ server, simulator } = await startServerWithSimulator({ MAX_REQUEST_BYTES: String(64 * 1024), UPSTREAM_MAX_ATTEMPTS: '1' }));
+  ({ server, simulator } = await startServerWithSimulator({ MAX_COMPLETION_REQUEST_BYTES: String(64 * 1024), UPSTREAM_MAX_ATTEMPTS: '1' }));
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
@@ -136,7 +136,7 @@ describe('errors in Anthropic shape', () => {
     expect(error.message).toContain('GET /v1/models lists them');
   });
 
-  it('answers 413 request_too_large above MAX_REQUEST_BYTES', async () => {
+  it('answers 413 request_too_large above MAX_COMPLETION_REQUEST_BYTES', async () => {
     const error = await failure(() => anthropicClient(server, key).messages.create({ ...request, messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] }));
     expect(error).toBeInstanceOf(ContentTooLargeError);
     expect(error.type).toBe('request_too_large');

@@ -8,7 +8,7 @@ import type { TestServer } from '../../helpers/server.js';
 let server: TestServer;
 let key: string;
 beforeAll(async () => {
-  ({ server } = await startServerWithSimulator());
+  ({ server } = await startServerWithSimulator({ MAX_COMPLETION_REQUEST_BYTES: String(1024 * 1024) }));
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
@@ -81,7 +81,7 @@ describe('hostile input to POST /v1/messages', () => {
     });
   }
 
-  it('refuses a body over MAX_REQUEST_BYTES with 413 request_too_large and changes nothing', async () => {
+  it('refuses a body over MAX_COMPLETION_REQUEST_BYTES with 413 request_too_large and changes nothing', async () => {
     const before = await snapshotCounts(server);
     const answer = await postMessages(server, key, withMessage('x'.repeat(1_100_000)));
     expect(answer.status).toBe(413);

@@ -56,6 +56,27 @@ describe('POST /v1/messages without streaming', () => {
     await expectLedgerInvariant(server);
   });
 
+  it('takes a body of several megabytes by default, as a long Claude Code session with screenshots sends', async () => {
+    const { key } = await fundedCustomer(server, '20');
+    const screenshot = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'A'.repeat(3 * 1024 * 1024) } };
+    const message = await anthropicClient(server, key).messages.create({ model, max_tokens: 50, messages: [{ role: 'user', content: [screenshot, { type: 'text', text: 'What is on my screen?' }] }] });
+    expect(message.type).toBe('message');
+  });
+
+  it('takes a long tool session whose tool_result blocks make over a thousand messages upstream', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    const rounds: Anthropic.MessageParam[] = Array.from({ length: 300 }, (_, round) => {
+      const ids = [0, 1, 2].map((call) => `toolu_${round}_${call}`);
+      return [
+        { role: 'assistant' as const, content: ids.map((id) => ({ type: 'tool_use' as const, id, name: 'Bash', input: { command: 'ls' } })) },
+        { role: 'user' as const, content: ids.map((id) => ({ type: 'tool_result' as const, tool_use_id: id, content: 'a.txt' })) },
+      ];
+    }).flat();
+    const tools: Anthropic.Tool[] = [{ name: 'Bash', input_schema: { type: 'object', properties: { command: { type: 'string' } } } }];
+    const message = await anthropicClient(server, key).messages.create({ model, max_tokens: 50, tools, messages: [...hello, ...rounds, { role: 'assistant', content: 'Done.' }, ...hello] });
+    expect(message.type).toBe('message');
+  });
+
   it('counts input_tokens without the cached reads and writes, which it reports apart, and charges them at the cache prices', async () => {
     const { key } = await fundedCustomer(server);
     // 400 characters: the simulator counts 104 prompt tokens.

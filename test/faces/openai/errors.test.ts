@@ -12,7 +12,7 @@ import type { TestServer } from '../../helpers/server.js';
 let server: TestServer;
 let key: string;
 beforeAll(async () => {
-  ({ server } = await startServerWithSimulator({ MAX_REQUEST_BYTES: String(64 * 1024) }));
+  ({ server } = await startServerWithSimulator({ MAX_COMPLETION_REQUEST_BYTES: String(64 * 1024) }));
   ({ key } = await fundedCustomer(server));
 });
 afterAll(() => server.stop());
@@ -124,7 +124,7 @@ describe('REST errors in OpenAI shape', () => {
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers 413 for a body over MAX_REQUEST_BYTES, whether its length is declared or not', async () => {
+  it('answers 413 for a body over MAX_COMPLETION_REQUEST_BYTES, whether its length is declared or not', async () => {
     const big = JSON.stringify({ ...request, messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] });
     const declared = await post(big);
     expect(declared.status).toBe(413);
