@@ -67,11 +67,13 @@ describe('a completion request over GraphQL', () => {
 });
 
 describe('a completion request over the OpenAI REST face', () => {
-  it('with U+0000 in the content is 400 naming messages[0].content', async () => {
-    const { status, body } = await changesNothing(() => restStart('"messages":[{"role":"user","content":"a\\u0000b"}]'));
-    expect(status).toBe(400);
-    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'messages[0].content' });
-    expect(body.error.message).toMatch(/U\+0000/);
+  it('with U+0000 or a lone surrogate in message text is answered, the text sent upstream without them', async () => {
+    const before = simulator.requests.length;
+    const content = '[{"type":"text","text":"c\\u0000d\\ud800"}]';
+    const { status } = await restStart(`"messages":[{"role":"user","content":"a\\u0000b"},{"role":"assistant","content":"ok"},{"role":"user","content":${content}}]`);
+    expect(status).toBe(200);
+    const sent = simulator.requests[before]!.body as { messages: { content: unknown }[] };
+    expect(sent.messages.map((m) => m.content)).toEqual(['ab', 'ok', [{ type: 'text', text: 'cd\ufffd' }]]);
   });
 
   it("with U+0000 in a tool's key is 400 naming that key", async () => {

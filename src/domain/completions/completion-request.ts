@@ -1,7 +1,7 @@
 import type { Model } from '../catalogue/model.js';
 import { BadInputError, field, ModelUnavailableError, modelsListing, say, type FieldPath, type Words } from '../errors.js';
 import { validateIdempotencyKey } from '../idempotency.js';
-import { assertStorableText } from '../storable-text.js';
+import { assertStorableText, cleanText, isStorableText } from '../storable-text.js';
 import { assertPlainJson } from './json-limits.js';
 import type { UpstreamMessage, UpstreamRequest } from './upstream.js';
 
@@ -59,16 +59,26 @@ function validateImageUrl(url: unknown, path: FieldPath): void {
   }
 }
 
-function validateContent(content: unknown, role: string, path: FieldPath, hasToolCalls: boolean): string | unknown[] | null {
-  if (typeof content === 'string') {
+/**
+ * Message text as Postgres can store it (see cleanText). Text is what a
+ * conversation carries from outside, a tool's output with a NUL byte in it
+ * say, and a client resends it on every later turn: refusing it would end
+ * the conversation for good. Names, ids and other fields are still refused.
+ */
+const textPartCleaned = (part: unknown): unknown =>
+  isObject(part) && part.type === 'text' && typeof part.text === 'string' && !isStorableText(part.text) ? { ...part, text: cleanText(part.text) } : part;
+
+function validateContent(given: unknown, role: string, path: FieldPath, hasToolCalls: boolean): string | unknown[] | null {
+  if (typeof given === 'string') {
+    const content = cleanText(given);
     if (content.length === 0 && !hasToolCalls) bad(path, 'content must not be empty');
-    assertStorableText(content, path);
     return content;
   }
-  if ((content === null || content === undefined) && role === 'assistant' && hasToolCalls) return null;
-  if (!Array.isArray(content) || content.length === 0) {
+  if ((given === null || given === undefined) && role === 'assistant' && hasToolCalls) return null;
+  if (!Array.isArray(given) || given.length === 0) {
     bad(path, 'content must be a non-empty string or a non-empty array of parts');
   }
+  const content = given.map(textPartCleaned);
   assertPlainJson(content, path);
   content.forEach((part, i) => {
     const partPath = [...path, i];

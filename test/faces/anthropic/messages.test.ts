@@ -77,6 +77,24 @@ describe('POST /v1/messages without streaming', () => {
     expect(message.type).toBe('message');
   });
 
+  it('takes tool output holding a NUL byte, as a Bash tool may return, and sends it upstream without it', async () => {
+    const { key } = await fundedCustomer(server);
+    const before = simulator.requests.length;
+    const tools: Anthropic.Tool[] = [{ name: 'Bash', input_schema: { type: 'object', properties: { command: { type: 'string' } } } }];
+    await anthropicClient(server, key).messages.create({
+      model,
+      max_tokens: 50,
+      tools,
+      messages: [
+        ...hello,
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'find . -print0' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: './a\u0000./b\u0000' }] },
+      ],
+    });
+    const sent = simulator.requests[before]!.body as { messages: { role: string; content: unknown }[] };
+    expect(sent.messages.at(-1)).toMatchObject({ role: 'tool', content: './a./b' });
+  });
+
   it('counts input_tokens without the cached reads and writes, which it reports apart, and charges them at the cache prices', async () => {
     const { key } = await fundedCustomer(server);
     // 400 characters: the simulator counts 104 prompt tokens.
