@@ -146,6 +146,14 @@ describe('output that tries to pass unbounded or uncharged', () => {
     expect(units(final.cost)).toBe(costAtHaiku(100, 20));
   });
 
+  it('without usage, output cut at maxTokens is estimated at maxTokens, never more', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({ words: 100, noUsage: true });
+    const final = await runToEnd(server, key, { maxTokens: 5 });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { completionTokens: 5, estimated: true } });
+    expect(units(final.cost)).toBeLessThanOrEqual(costAtHaiku(final.usage.promptTokens, 5));
+  });
+
   it('one chunk past maxTokens delivers its start, within the bound, and is charged for maxTokens', async () => {
     const { key } = await fundedCustomer(server, '5');
     simulator.enqueue({ tokens: ['word '.repeat(400)], noUsage: true });

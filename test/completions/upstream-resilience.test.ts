@@ -104,12 +104,12 @@ describe('retries before any output', () => {
     await expectLedgerInvariant(server);
   });
 
-  it('does not retry a bad request (HTTP 4xx other than 429)', async () => {
+  it('does not retry a request the upstream refused as invalid (HTTP 400): FAILED UPSTREAM_REFUSED', async () => {
     const { key } = await fundedCustomer(server, '1');
     const calls = upstreamCalls(simulator);
     // An unknown directive makes the simulator answer 400.
     const final = await runToEnd(server, key, { messages: userMessage('Hello [sim:nonsense]') });
-    expect(final).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_HTTP' } });
+    expect(final).toMatchObject({ status: 'FAILED', cost: '0.00', error: { code: 'UPSTREAM_REFUSED' } });
     expect(calls()).toHaveLength(1);
   });
 

@@ -49,7 +49,7 @@ describe('simulator directives', () => {
 
   it('answers 400 explaining the syntax for an unknown directive', async () => {
     const { error } = await failureOf(stream('Hi [sim:fault=explode]'));
-    expect(error).toMatchObject({ kind: 'http', status: 400 });
+    expect(error).toMatchObject({ kind: 'refused', status: 400 });
     expect(error.message).toContain('http500, http429, reset, malformed, stall');
   });
 

@@ -280,7 +280,9 @@ export class CompletionService {
         }
       }
       const worstCase = fitting
-        ? say`this completion needs at least ${formatMoney(leastFittedReservation(request, model))} credits (its prompt plus ${MIN_FITTED_MAX_TOKENS} output tokens, the least ${field('maxTokens')} is lowered to, at ${model.id}'s prices)`
+        ? request.maxTokens <= MIN_FITTED_MAX_TOKENS
+          ? say`this completion needs ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`
+          : say`this completion needs at least ${formatMoney(leastFittedReservation(request, model))} credits (its prompt plus ${MIN_FITTED_MAX_TOKENS} output tokens, the least ${field('maxTokens')} is lowered to, at ${model.id}'s prices)`
         : say`this completion may cost up to ${formatMoney(completion.reserved)} credits (prompt plus ${field('maxTokens')} at ${model.id}'s prices)`;
       switch (reservation.type) {
         case 'earlier':

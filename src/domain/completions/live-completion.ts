@@ -71,14 +71,15 @@ export class RunningCost {
   private readonly promptCost: bigint;
 
   constructor(
-    request: UpstreamRequest,
+    private readonly request: UpstreamRequest,
     private readonly completion: Pick<Completion, 'inputPricePerMillion' | 'outputPricePerMillion'>,
   ) {
     this.promptCost = costOf(estimatedPromptTokens(request), completion.inputPricePerMillion);
   }
 
   at(outputBytes: number): { outputTokens: number; cost: bigint } {
-    const outputTokens = estimatedOutputTokens(outputBytes);
+    // Output never passes maxTokens (the run is cut there), nor does its estimate.
+    const outputTokens = Math.min(estimatedOutputTokens(outputBytes), this.request.maxTokens);
     return { outputTokens, cost: this.promptCost + costOf(outputTokens, this.completion.outputPricePerMillion) };
   }
 }

@@ -51,7 +51,7 @@ export function fittedMaxTokens(request: UpstreamRequest, prices: Pick<Prices, '
   const perToken = prices.outputPricePerMillion / 1_000_000n;
   const affordable = perToken === 0n ? BigInt(request.maxTokens) : (headroom - promptCost) / perToken;
   const fitted = affordable < BigInt(request.maxTokens) ? Number(affordable) : request.maxTokens;
-  return fitted >= Math.min(MIN_FITTED_MAX_TOKENS, request.maxTokens) ? fitted : undefined;
+  return fitted >= leastFittedMaxTokens(request) ? fitted : undefined;
 }
 
 /**
@@ -67,5 +67,10 @@ export async function fitToCredits(db: Database, completion: Completion, request
 
 /** What a completion of this prompt holds at least when fitted: its prompt plus MIN_FITTED_MAX_TOKENS. */
 export function leastFittedReservation(request: UpstreamRequest, prices: Pick<Prices, 'inputPricePerMillion' | 'outputPricePerMillion'>): bigint {
-  return worstCaseCost({ ...request, maxTokens: MIN_FITTED_MAX_TOKENS }, prices);
+  return worstCaseCost({ ...request, maxTokens: leastFittedMaxTokens(request) }, prices);
+}
+
+/** The least maxTokens a start may be lowered to: the floor, or what it asked for when that is less. */
+export function leastFittedMaxTokens(request: UpstreamRequest): number {
+  return Math.min(MIN_FITTED_MAX_TOKENS, request.maxTokens);
 }

@@ -69,7 +69,9 @@ export function settlementOf(live: LiveCompletion, ending: RunEnding, onCapped: 
     const raised = promptTokens !== usage.promptTokens || completionTokens !== usage.completionTokens;
     return charged({ ...usage, promptTokens, completionTokens }, raised);
   };
-  const generated = () => (live.usage ? reported(live.usage, live.fewestOutputTokens) : charged(estimated(estimatedOutputTokens(live.outputBytes)), true));
+  // The estimate lies between what was surely sent and maxTokens, past which the run is cut.
+  const estimatedOutput = () => Math.min(Math.max(estimatedOutputTokens(live.outputBytes), live.fewestOutputTokens), request.maxTokens);
+  const generated = () => (live.usage ? reported(live.usage, live.fewestOutputTokens) : charged(estimated(estimatedOutput()), true));
   const { failure, stop } = ending;
 
   if (live.cutAtMaxTokens) {

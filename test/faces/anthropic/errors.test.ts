@@ -105,12 +105,19 @@ describe('errors in Anthropic shape', () => {
 
   it('answers 402 billing_error when the account cannot cover even the least max_tokens, saying what it needs', async () => {
     const poor = await fundedCustomer(server, '0.000001');
-    const error = await failure(() => anthropicClient(server, poor.key).messages.create(request));
+    const error = await failure(() => anthropicClient(server, poor.key).messages.create({ ...request, max_tokens: 4000 }));
     expect(error).toBeInstanceOf(PaymentRequiredError);
     expect(error.error).toMatchObject({ error: { type: 'billing_error', details: { error_code: 'insufficient_credits' } } });
-    expect(error.message).toMatch(/needs at least 0\.\d+ credits/);
+    expect(error.message).toMatch(/needs at least 0\.\d+ credits \(its prompt plus 1024 output tokens/);
     expect(error.headers?.get('x-should-retry')).toBe('false');
     await expectLedgerInvariant(server);
+  });
+
+  it('says what a request asking for fewer than 1024 tokens needs: its own worst case, as it is never lowered', async () => {
+    const poor = await fundedCustomer(server, '0.000001');
+    const error = await failure(() => anthropicClient(server, poor.key).messages.create({ ...request, max_tokens: 2 }));
+    expect(error).toBeInstanceOf(PaymentRequiredError);
+    expect(error.message).toMatch(/needs 0\.\d+ credits \(prompt plus max_tokens/);
   });
 
   it("answers 402 billing_error when the key's spend limit cannot cover it", async () => {
