@@ -65,7 +65,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
   const upstream = createUpstreamClient({
     baseUrl: simulator ? simulator.baseUrl : config.upstream.kind === 'remote' ? config.upstream.baseUrl : '',
-    apiKey: config.upstream.kind === 'remote' ? config.upstream.apiKey : 'simulator',
+    // A key of no meaning for the simulator, long enough that redacting it from
+    // upstream messages never blanks an ordinary word such as "simulator".
+    apiKey: config.upstream.kind === 'remote' ? config.upstream.apiKey : `th-sim-${randomBytes(16).toString('hex')}`,
     firstByteTimeoutMs: config.upstreamTimeouts.firstByteMs,
     idleTimeoutMs: config.upstreamTimeouts.idleMs,
   });

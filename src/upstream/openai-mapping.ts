@@ -71,14 +71,34 @@ export function toUpstreamChunk(chunk: ChatCompletionChunk): UpstreamChunk | und
   const delta = choice?.delta;
   const contentDelta = delta?.content || undefined;
   const wireToolCalls: unknown = delta?.tool_calls?.length ? delta.tool_calls : undefined;
-  const finishReason = choice?.finish_reason || undefined;
-  assertChunkShape(contentDelta, wireToolCalls, finishReason);
+  const wireFinishReason: unknown = choice?.finish_reason || undefined;
+  assertChunkShape(contentDelta, wireToolCalls, wireFinishReason);
+  const finishReason = wireFinishReason === undefined ? undefined : finishReasonOf(wireFinishReason as string);
   const toolCallDeltas = wireToolCalls === undefined ? undefined : (wireToolCalls as WireToolCall[]).map(toolCallDeltaOf);
   const usage = usageOf(chunk.usage);
   if (contentDelta === undefined && toolCallDeltas === undefined && finishReason === undefined && usage === undefined) {
     return undefined;
   }
   return { contentDelta, toolCallDeltas, finishReason, usage };
+}
+
+/** The finish reasons of the contract; servers that speak Anthropic's words underneath send those. */
+const FINISH_REASONS: Record<string, string> = {
+  stop: 'stop',
+  length: 'length',
+  tool_calls: 'tool_calls',
+  content_filter: 'content_filter',
+  function_call: 'tool_calls',
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+/** One of stop, length, tool_calls or content_filter: an unknown reason is taken as a plain stop. */
+function finishReasonOf(reason: string): string {
+  return Object.hasOwn(FINISH_REASONS, reason) ? (FINISH_REASONS[reason] as string) : 'stop';
 }
 
 interface WireToolCall {

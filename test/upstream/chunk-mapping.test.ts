@@ -19,6 +19,21 @@ describe('an upstream chunk', () => {
     expect(chunkOf([{ index: 1, delta: { content: 'other choice' }, finish_reason: 'stop' }])).toBeUndefined();
   });
 
+  it('says why it finished in the words of the contract, whatever words the upstream used', () => {
+    const reasons = ['stop', 'length', 'tool_calls', 'content_filter', 'end_turn', 'max_tokens', 'tool_use', 'stop_sequence', 'something_new'];
+    expect(reasons.map((reason) => chunkOf([{ index: 0, delta: {}, finish_reason: reason }])?.finishReason)).toEqual([
+      'stop',
+      'length',
+      'tool_calls',
+      'content_filter',
+      'stop',
+      'length',
+      'tool_calls',
+      'stop',
+      'stop',
+    ]);
+  });
+
   it('passes on only the fields of a tool-call delta that the gateway knows', () => {
     const chunk = chunkOf([
       { index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', junk: 'x'.repeat(1000), function: { name: 'get', arguments: '{', extra: 1 } }] } },

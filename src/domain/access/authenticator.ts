@@ -66,7 +66,7 @@ export class Authenticator {
     // Both digests have the same length, so this comparison takes the same
     // time whatever the token; a key never matches the admin token anyway.
     if (timingSafeEqual(this.digest(token), this.adminDigest)) return admin;
-    if (!looksLikeApiKey(token)) throw new UnauthenticatedError('the bearer token is neither an API key (th-…) nor the admin token');
+    if (!looksLikeApiKey(token)) throw new UnauthenticatedError('the token given is neither an API key (th-…) nor the admin token');
     const apiKey = await this.liveKey(token);
     this.touch(apiKey);
     return { kind: 'apiKey', accountId: apiKey.accountId, apiKey };

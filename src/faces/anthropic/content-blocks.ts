@@ -106,7 +106,14 @@ function documentParts(block: Record<string, unknown>, path: FieldPath, into: Pa
   if (isObject(source) && source.type === 'content') {
     const content = source.content;
     if (typeof content === 'string') into.add({ type: 'text', text: content, ...cacheControlOf(block, path) }, path);
-    else if (Array.isArray(content)) content.forEach((item, i) => into.add(textPart(blockOf(item, [...sourcePath, 'content', i]), [...sourcePath, 'content', i]), path));
+    else if (Array.isArray(content)) {
+      content.forEach((value, i) => {
+        const itemPath = [...sourcePath, 'content', i];
+        const item = blockOf(value, itemPath);
+        if (item.type !== 'text') throw unsupported(item.type, itemPath, "text blocks in a document's content");
+        into.add(textPart(item, itemPath), path);
+      });
+    }
     else throw invalidRequest([...sourcePath, 'content'], 'must be a string or text blocks');
     return;
   }

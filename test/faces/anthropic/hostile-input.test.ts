@@ -59,6 +59,7 @@ const refused: [string, unknown][] = [
   ['an empty stop sequence', { ...valid, stop_sequences: [''] }],
   ['a cache_control that is not ephemeral', withMessage([{ type: 'text', text: 'x', cache_control: { type: 'forever' } }])],
   ['a numeric system', { ...valid, system: 5 }],
+  ['a block of unknown type inside a document\'s content', withMessage([{ type: 'document', source: { type: 'content', content: [{ type: 'banana', text: 'smuggled' }] } }])],
   ['an image in the system prompt', { ...valid, system: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }] }],
   ['a numeric metadata.user_id', { ...valid, metadata: { user_id: 5 } }],
   [
