@@ -72,8 +72,11 @@ const environmentSchema = z.object({
   INSTANCE_TIMEOUT_MS: z.coerce.number().int().min(300).default(30_000),
   // Query protection (see src/plugins/armor.ts) and the largest HTTP body or WebSocket message.
   MAX_REQUEST_BYTES: positiveInt.default(1024 * 1024),
-  // Anthropic's own limit: a Claude Code session is never refused here before it would be there.
-  MAX_COMPLETION_REQUEST_BYTES: positiveInt.default(32 * 1024 * 1024),
+  // Room for a long Claude Code session with screenshots. Not Anthropic's
+  // 32 MB: reading, checking and storing a body holds the event loop, about
+  // 100 ms at 8 MiB and 350 ms at 32 (on Postgres; more on PGlite), which
+  // every other account would wait out.
+  MAX_COMPLETION_REQUEST_BYTES: positiveInt.default(8 * 1024 * 1024),
   QUERY_MAX_DEPTH: positiveInt.default(12),
   QUERY_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
   QUERY_MAX_TOKENS: positiveInt.default(2000),

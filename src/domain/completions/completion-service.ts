@@ -214,9 +214,10 @@ export class CompletionService {
     const { model, request: validated } = await this.validated(input);
     let request = validated;
     // The fingerprint is of the request as asked for, so that a retry matches
-    // it even when the start lowered maxTokens below.
-    const fingerprint = fingerprintOf(request);
-    const earlier = () => (idempotencyKey ? this.earlierStart(accountId, idempotencyKey, fingerprint) : Promise.resolve(undefined));
+    // it even when the start lowered maxTokens below. Only a start with an
+    // idempotency key has a retry to match (and a large prompt takes a while to hash).
+    const fingerprint = idempotencyKey ? fingerprintOf(request) : null;
+    const earlier = () => (idempotencyKey && fingerprint ? this.earlierStart(accountId, idempotencyKey, fingerprint) : Promise.resolve(undefined));
     const retried = await earlier();
     if (retried) return { completion: retried, rateWindow: null };
     assertModelAllowed(viewer, model);

@@ -1,15 +1,33 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { UpstreamRequest } from './upstream.js';
 
-/** JSON with object keys sorted, so that equal requests give equal text whatever their key order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+/**
+ * Feeds `value` to the hash as JSON with object keys sorted, so that equal
+ * requests hash alike whatever their key order. Piece by piece: a request
+ * of megabytes is never built as one more string.
+ */
+function feedCanonicalJson(hash: Hash, value: unknown): void {
+  if (Array.isArray(value)) {
+    hash.update('[');
+    value.forEach((item, i) => {
+      if (i > 0) hash.update(',');
+      feedCanonicalJson(hash, item);
+    });
+    hash.update(']');
+    return;
+  }
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined);
     entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    hash.update('{');
+    entries.forEach(([key, v], i) => {
+      hash.update(i > 0 ? `,${JSON.stringify(key)}:` : `${JSON.stringify(key)}:`);
+      feedCanonicalJson(hash, v);
+    });
+    hash.update('}');
+    return;
   }
-  return JSON.stringify(value);
+  hash.update(JSON.stringify(value) ?? 'null');
 }
 
 /**
@@ -18,5 +36,7 @@ function canonicalJson(value: unknown): string {
  * validated requests, whose nesting is bounded.
  */
 export function fingerprintOf(request: UpstreamRequest): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('base64url');
+  const hash = createHash('sha256');
+  feedCanonicalJson(hash, request);
+  return hash.digest('base64url');
 }
