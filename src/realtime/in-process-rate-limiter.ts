@@ -4,7 +4,7 @@ const WINDOW_MS = 60_000;
 
 /** The rate limiter of a lone instance: a window starts at the key's first request. */
 export class InProcessRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windows = new Map<string, { start: number; count: number; givenBack: number }>();
 
   async hit(keyId: string, perMinute: number): Promise<RateLimitHit> {
     const now = Date.now();
@@ -12,7 +12,7 @@ export class InProcessRateLimiter implements RateLimiter {
     if (!window || now - window.start >= WINDOW_MS) {
       // Expired windows are dropped lazily here rather than by a timer.
       if (this.windows.size > 100_000) this.sweep(now);
-      window = { start: now, count: 0 };
+      window = { start: now, count: 0, givenBack: 0 };
       this.windows.set(keyId, window);
     }
     window.count += 1;
@@ -21,7 +21,9 @@ export class InProcessRateLimiter implements RateLimiter {
 
   async undo(keyId: string, hit: RateWindow): Promise<void> {
     const window = this.windows.get(keyId);
-    if (window && window.start + WINDOW_MS === hit.resetsAt.getTime() && window.count > 0) window.count -= 1;
+    if (!window || window.start + WINDOW_MS !== hit.resetsAt.getTime() || window.count === 0 || window.givenBack >= hit.limit) return;
+    window.count -= 1;
+    window.givenBack += 1;
   }
 
   private sweep(now: number): void {

@@ -23,9 +23,15 @@ export class RedisRateLimiter implements RateLimiter {
 
   async undo(keyId: string, hit: RateWindow): Promise<void> {
     const key = `${this.keyPrefix}ratelimit:${keyId}:${hit.resetsAt.getTime() / WINDOW_MS - 1}`;
-    // Only a window that still exists: a DECR would make a key without expiry.
-    await this.redis.eval(DECREMENT_IF_PRESENT, 1, key);
+    await this.redis.eval(GIVE_BACK, 2, key, `${key}:given-back`, hit.limit, WINDOW_MS);
   }
 }
 
-const DECREMENT_IF_PRESENT = `if redis.call('exists', KEYS[1]) == 1 and tonumber(redis.call('get', KEYS[1])) > 0 then return redis.call('decr', KEYS[1]) end return 0`;
+// Only a window that still exists (a DECR would make a key without expiry),
+// and at most ARGV[1] times a window, counted beside it.
+const GIVE_BACK = `
+if redis.call('exists', KEYS[1]) == 0 or tonumber(redis.call('get', KEYS[1])) <= 0 then return 0 end
+local given = redis.call('incr', KEYS[2])
+redis.call('pexpire', KEYS[2], ARGV[2])
+if given > tonumber(ARGV[1]) then return 0 end
+return redis.call('decr', KEYS[1])`;

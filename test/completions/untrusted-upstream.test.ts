@@ -125,6 +125,21 @@ describe('output that tries to pass unbounded or uncharged', () => {
     expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', toolCalls: [{ id: 'call_1', function: { name: 'f', arguments: '{}' } }] });
   });
 
+  it('an honest upstream that repeats the call id on every delta is neither cut nor charged for the ids', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    const id = 'call_abcdefghijklmnopqrstuvwx';
+    const args = '{"city": "Paris, France", "unit": "celsius", "days": 3}'.match(/.{1,3}/g)!;
+    simulator.enqueue({
+      tokens: [],
+      finishReason: 'tool_calls',
+      rawChunks: [toolDelta([{ index: 0, id, type: 'function', function: { name: 'weather', arguments: '' } }]), ...args.map((a) => toolDelta([{ index: 0, id, function: { arguments: a } }]))],
+      usage: { prompt_tokens: 20, completion_tokens: args.length + 1, total_tokens: 20 + args.length + 1 },
+    });
+    const final = await runToEnd(server, key, { maxTokens: args.length + 5, messages: userMessage('weather?') });
+    expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'tool_calls', usage: { completionTokens: args.length + 1, estimated: false } });
+    expect(final.toolCalls).toEqual([{ id, type: 'function', function: { name: 'weather', arguments: args.join('') } }]);
+  });
+
   it('usage of zero tokens for output it delivered is raised to what was surely sent, marked estimated', async () => {
     const { key } = await fundedCustomer(server, '5');
     simulator.enqueue({ tokens: ['Hello', ' world'], usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } });
@@ -132,6 +147,19 @@ describe('output that tries to pass unbounded or uncharged', () => {
     // Two chunks of output: at least two tokens; 64 bytes of prompt: at least four.
     expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { promptTokens: 4, completionTokens: 2, estimated: true } });
     expect(units(final.cost)).toBe(costAtHaiku(4, 2));
+  });
+
+  it('of two usage reports with different cache counts, the larger is charged whole', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({
+      tokens: ['Hello'],
+      rawChunks: [chunkWith({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_tokens_details: { cached_tokens: 90 } } })],
+      usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, cache_creation_input_tokens: 90 },
+    });
+    const final = await runToEnd(server, key, {});
+    expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { promptTokens: 100, completionTokens: 5, cachedPromptTokens: 0, cacheWriteTokens: 90, estimated: false } });
+    // Haiku 4.5 per token: input 1000, cache write 1250, output 5000 nanocredits.
+    expect(units(final.cost)).toBe(10n * 1000n + 90n * 1250n + 5n * 5000n);
   });
 
   it('a later usage report smaller than an earlier one does not lower the bill', async () => {
@@ -154,13 +182,13 @@ describe('output that tries to pass unbounded or uncharged', () => {
     expect(units(final.cost)).toBeLessThanOrEqual(costAtHaiku(final.usage.promptTokens, 5));
   });
 
-  it('one chunk past maxTokens delivers its start, within the bound, and is charged for maxTokens', async () => {
+  it('one chunk past maxTokens delivers its start, what the charge of maxTokens pays for by the estimate', async () => {
     const { key } = await fundedCustomer(server, '5');
     simulator.enqueue({ tokens: ['word '.repeat(400)], noUsage: true });
     const final = await runToEnd(server, key, { maxTokens: 50 });
     expect(final).toMatchObject({ status: 'SUCCEEDED', finishReason: 'length', usage: { completionTokens: 50, estimated: true } });
-    // At most 16 bytes a token: 50 tokens hold at most 800 bytes.
-    expect(final.content).toBe('word '.repeat(160));
+    // The estimate's 4 bytes a token: 50 tokens are 200 bytes.
+    expect(final.content).toBe('word '.repeat(40));
     expect(units(final.cost)).toBe(costAtHaiku(final.usage.promptTokens, 50));
   });
 });

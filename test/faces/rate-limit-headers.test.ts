@@ -151,6 +151,21 @@ describe('both rate limiters', () => {
     }
   });
 
+  it('give back at most the limit of refused hits in a window', async () => {
+    const redis = new Redis(redisUrl);
+    try {
+      for (const limiter of [new InProcessRateLimiter(), new RedisRateLimiter(redis, prefix)]) {
+        await clearOfMinuteEnd();
+        for (let i = 0; i < 2; i++) await limiter.undo('key-d', await limiter.hit('key-d', 2));
+        // Two given back: the next two hits are within the limit, and those are not given back.
+        for (let i = 0; i < 2; i++) await limiter.undo('key-d', await limiter.hit('key-d', 2));
+        expect((await limiter.hit('key-d', 2)).allowed).toBe(false);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('give back an undone hit in its own window only, and never below zero', async () => {
     const redis = new Redis(redisUrl);
     try {

@@ -7,7 +7,12 @@
 export interface RateLimiter {
   /** Counts one request against `perMinute`: whether it is within, and where the window stands after it. */
   hit(keyId: string, perMinute: number): Promise<RateLimitHit>;
-  /** Gives back a hit that started nothing, if its window is still the current one. */
+  /**
+   * Gives back a hit that started nothing, if its window is still the
+   * current one, and at most `hit.limit` times a window: a refused start
+   * still costs the gateway a reservation attempt, so a key that keeps
+   * being refused is limited again at twice its rate.
+   */
   undo(keyId: string, hit: RateWindow): Promise<void>;
 }
 

@@ -3,7 +3,7 @@ import type { CompletionEventLog } from './event-log.js';
 import type { Completion, StoredEventLog } from './completion-record.js';
 import { costOf } from '../money.js';
 import { cleanText } from '../storable-text.js';
-import { fewestOutputTokens, mostOutputBytes } from './token-estimates.js';
+import { estimatedOutputBytes, fewestOutputTokens } from './token-estimates.js';
 import type { ToolCallDelta, UpstreamChunk, UpstreamRequest, UpstreamUsage } from './upstream.js';
 import { estimatedOutputTokens, estimatedPromptTokens } from './token-estimates.js';
 import { ToolCallAssembler } from './tool-calls.js';
@@ -11,16 +11,22 @@ import type { CallTarget } from './resilient-upstream.js';
 import { noCompletionTrace, type CompletionTrace } from './completion-tracer.js';
 import type { Model } from '../catalogue/model.js';
 
-/**
- * UTF-8 bytes of generated output in one event: its text and tool-call
- * fragments, ids included, so that a stream of nothing but ids is bounded
- * by maxTokens like any other output.
- */
+/** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
 export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
   let bytes = Buffer.byteLength(text);
-  for (const d of toolCallDeltas ?? []) {
-    bytes += Buffer.byteLength(d.id ?? '') + Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
-  }
+  for (const d of toolCallDeltas ?? []) bytes += Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
+  return bytes;
+}
+
+/**
+ * The bytes of an upstream chunk counted toward maxTokens: its output, and
+ * the id of a tool-call delta that carries nothing else. Some servers repeat
+ * a call's id on every delta, which is no output; but a stream of nothing
+ * but ids must be bounded like any other.
+ */
+function boundBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
+  let bytes = outputBytesOf(text, toolCallDeltas);
+  for (const d of toolCallDeltas ?? []) if (!d.function?.name && !d.function?.arguments) bytes += Buffer.byteLength(d.id ?? '');
   return bytes;
 }
 
@@ -41,13 +47,13 @@ function prefixOfBytes(text: string, bytes: number): string {
   return text.slice(0, end);
 }
 
-function largestOfEach(a: UpstreamUsage, b: UpstreamUsage): UpstreamUsage {
-  return {
-    promptTokens: Math.max(a.promptTokens, b.promptTokens),
-    completionTokens: Math.max(a.completionTokens, b.completionTokens),
-    cachedPromptTokens: Math.max(a.cachedPromptTokens, b.cachedPromptTokens),
-    cacheWriteTokens: Math.max(a.cacheWriteTokens, b.cacheWriteTokens),
-  };
+/**
+ * Of two usage reports, the larger one, whole (never field by field: the
+ * cache counts must stay within the prompt tokens of their own report).
+ * Reports are cumulative, so a later, smaller one cannot lower the bill.
+ */
+function largerReport(earlier: UpstreamUsage, later: UpstreamUsage): UpstreamUsage {
+  return later.promptTokens + later.completionTokens >= earlier.promptTokens + earlier.completionTokens ? later : earlier;
 }
 
 /** A tool-call delta with its text as Postgres can store it. */
@@ -183,14 +189,14 @@ export class LiveCompletion implements CallTarget {
     let text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
     const sent = chunk.toolCallDeltas?.map(cleanToolCallDelta);
     // What the upstream sent counts toward maxTokens, ids it repeats included.
-    const sentBytes = outputBytesOf(text, sent ?? null);
+    const sentBytes = boundBytesOf(text, sent ?? null);
     let cut = false;
     if (sentBytes > 0) {
       if (fewestOutputTokens(this.outputChunks + 1, this.boundBytes + sentBytes) > this.request.maxTokens) {
         // The text that still fits is delivered; tool-call fragments never in part.
         cut = true;
         this.cutAtMaxTokens = true;
-        text = sent || this.outputChunks + 1 > this.request.maxTokens ? '' : prefixOfBytes(text, mostOutputBytes(this.request.maxTokens) - this.boundBytes);
+        text = sent || this.outputChunks + 1 > this.request.maxTokens ? '' : prefixOfBytes(text, this.bytesLeftForPrefix());
         if (text === '') return false;
       }
       this.outputChunks += 1;
@@ -212,8 +218,17 @@ export class LiveCompletion implements CallTarget {
     if (cut) return false;
     if (chunk.finishReason) this.finishReason = chunk.finishReason;
     // Usage is cumulative: a later, smaller report does not lower the bill.
-    if (chunk.usage) this.usage = this.usage ? largestOfEach(this.usage, chunk.usage) : chunk.usage;
+    if (chunk.usage) this.usage = this.usage ? largerReport(this.usage, chunk.usage) : chunk.usage;
     return true;
+  }
+
+  /**
+   * How much of a chunk that crosses maxTokens is still delivered: output
+   * up to maxTokens at the estimate's bytes a token. The charge is
+   * maxTokens, so no more is delivered than the estimate says it pays for.
+   */
+  private bytesLeftForPrefix(): number {
+    return Math.max(0, estimatedOutputBytes(this.request.maxTokens) - this.boundBytes);
   }
 
   /** A lower bound of the output tokens the upstream sent so far (see fewestOutputTokens). */

@@ -81,11 +81,6 @@ export function fewestOutputTokens(outputChunks: number, outputBytes: number): n
   return Math.max(outputChunks, Math.ceil(outputBytes / MOST_BYTES_PER_TOKEN));
 }
 
-/** The most bytes of output that `tokens` tokens can be said to hold by that bound. */
-export function mostOutputBytes(tokens: number): number {
-  return tokens * MOST_BYTES_PER_TOKEN;
-}
-
 /** A lower bound of the prompt tokens: the text forwarded, at the same most bytes a token. */
 export function fewestPromptTokens(request: UpstreamRequest): number {
   return Math.ceil(byteLengthOf(request).bytes / MOST_BYTES_PER_TOKEN);
@@ -93,6 +88,11 @@ export function fewestPromptTokens(request: UpstreamRequest): number {
 
 export function estimatedOutputTokens(outputBytes: number): number {
   return Math.ceil(outputBytes / BYTES_PER_ESTIMATED_TOKEN);
+}
+
+/** The output bytes that `tokens` tokens are estimated to hold. */
+export function estimatedOutputBytes(tokens: number): number {
+  return tokens * BYTES_PER_ESTIMATED_TOKEN;
 }
 
 /**
