@@ -6,20 +6,20 @@ import { median } from './stats.js';
 
 // `npm run bench:large-bodies`: what one large completion body costs the
 // other accounts. The gateway (compiled, on Postgres) takes streamed
-// completions whose bodies are 1, 8 and 32 MiB of conversation, one at a
-// time, while a probe asks GET /health back to back: the probe's longest
-// wait is how long the event loop was held. The baseline, measured in the
-// same run, is the same with a body of one short message.
+// completions whose bodies are 1, 8 and 32 MiB of conversation, and one of
+// the most messages a request may hold (10,000 short ones), one at a time,
+// while a probe asks GET /health back to back: the probe's longest wait is
+// how long the event loop was held. The baseline, measured in the same
+// run, is the same with a body of one short message.
 
 const { values: options } = parseArgs({ options: { reps: { type: 'string', default: '3' }, sizes: { type: 'string', default: '1,8,32' } } });
 const reps = Number(options.reps);
 const sizesMiB = options.sizes.split(',').map(Number);
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
-/** A conversation of about `mib` MiB: turns of 780 characters, then the question. */
-function bodyOf(mib: number): string {
-  const turns = Math.floor((mib * 1024 * 1024) / 800);
-  const messages = Array.from({ length: turns }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: 'x'.repeat(780) }));
+/** A conversation of `turns` turns of `length` characters, then the question. */
+function bodyOf(turns: number, length = 780): string {
+  const messages = Array.from({ length: turns }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: 'x'.repeat(length) }));
   messages.push({ role: 'user', content: 'Benchmark [sim:words=4,ttft=0,itl=0]' });
   return JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 16, stream: true, messages });
 }
@@ -55,7 +55,16 @@ try {
   const baseUrl = `http://127.0.0.1:${port}`;
   const [key] = (await createCustomers(`${baseUrl}/graphql`, ADMIN_TOKEN, 1)) as [string];
   const rows: { size: string; requestMs: number; probeMs: number }[] = [];
-  for (const [size, body] of [['one message', bodyOf(0)] as const, ...sizesMiB.map((mib) => [`${mib} MiB`, bodyOf(mib)] as const)]) {
+  const bodies: [string, string][] = [
+    ['one message', bodyOf(0)],
+    // Turns of 780 characters, longer where that would pass the 10,000 messages a request may hold.
+    ...sizesMiB.map((mib): [string, string] => {
+      const turns = Math.min(9_000, Math.floor((mib * 1024 * 1024) / 800));
+      return [`${mib} MiB`, bodyOf(turns, Math.floor((mib * 1024 * 1024) / turns) - 20)];
+    }),
+    ['9,999 short messages', bodyOf(9_999, 10)],
+  ];
+  for (const [size, body] of bodies) {
     await measure(baseUrl, key, body); // warm-up
     const runs = [];
     for (let rep = 0; rep < reps; rep++) runs.push(await measure(baseUrl, key, body));

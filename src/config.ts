@@ -74,7 +74,7 @@ const environmentSchema = z.object({
   MAX_REQUEST_BYTES: positiveInt.default(1024 * 1024),
   // Room for a long Claude Code session with screenshots. Not Anthropic's
   // 32 MB: reading, checking and storing a body holds the event loop, about
-  // 75 ms at 8 MiB and 340 ms at 32 (`npm run bench:large-bodies`), which
+  // 77 ms at 8 MiB and 333 ms at 32 (`npm run bench:large-bodies`), which
   // every other account would wait out.
   MAX_COMPLETION_REQUEST_BYTES: positiveInt.default(8 * 1024 * 1024),
   QUERY_MAX_DEPTH: positiveInt.default(12),

@@ -36,8 +36,12 @@ export interface CompletionRequestInput {
 export const DEFAULT_MAX_TOKENS = 1024;
 /** The longest end-user id passed upstream. */
 export const MAX_USER_LENGTH = 256;
-/** Anthropic's own bound on one request (an Anthropic tool_result turn becomes several messages here). */
-const MAX_MESSAGES = 100_000;
+/**
+ * Far above a long Claude Code session (an Anthropic tool_result turn
+ * becomes several messages here), not Anthropic's 100,000: the walks over a
+ * request's messages hold the event loop (see `npm run bench:large-bodies`).
+ */
+const MAX_MESSAGES = 10_000;
 const MAX_STOPS = 4;
 const MAX_STOP_LENGTH = 1000;
 const MAX_TOOLS = 128;

@@ -1,33 +1,60 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { UpstreamRequest } from './upstream.js';
 
+/** Text gathered before it goes to the hash: one update per piece would cost more than the hashing. */
+const FLUSH_CHARACTERS = 64 * 1024;
+
 /**
- * Feeds `value` to the hash as JSON with object keys sorted, so that equal
- * requests hash alike whatever their key order. Piece by piece: a request
- * of megabytes is never built as one more string.
+ * The request as JSON with object keys sorted, so that equal requests hash
+ * alike whatever their key order, fed to the hash in slices: a request of
+ * megabytes is never built as one more string.
  */
-function feedCanonicalJson(hash: Hash, value: unknown): void {
-  if (Array.isArray(value)) {
-    hash.update('[');
-    value.forEach((item, i) => {
-      if (i > 0) hash.update(',');
-      feedCanonicalJson(hash, item);
-    });
-    hash.update(']');
-    return;
+class CanonicalJsonHash {
+  private pending: string[] = [];
+  private pendingLength = 0;
+
+  constructor(private readonly hash: Hash) {}
+
+  add(value: unknown): void {
+    if (Array.isArray(value)) {
+      this.write('[');
+      value.forEach((item, i) => {
+        if (i > 0) this.write(',');
+        this.add(item);
+      });
+      this.write(']');
+      return;
+    }
+    if (typeof value === 'object' && value !== null) {
+      const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+      entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      this.write('{');
+      entries.forEach(([key, v], i) => {
+        this.write(i > 0 ? `,${JSON.stringify(key)}:` : `${JSON.stringify(key)}:`);
+        this.add(v);
+      });
+      this.write('}');
+      return;
+    }
+    this.write(JSON.stringify(value) ?? 'null');
   }
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    hash.update('{');
-    entries.forEach(([key, v], i) => {
-      hash.update(i > 0 ? `,${JSON.stringify(key)}:` : `${JSON.stringify(key)}:`);
-      feedCanonicalJson(hash, v);
-    });
-    hash.update('}');
-    return;
+
+  digest(): string {
+    this.flush();
+    return this.hash.digest('base64url');
   }
-  hash.update(JSON.stringify(value) ?? 'null');
+
+  private write(text: string): void {
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= FLUSH_CHARACTERS) this.flush();
+  }
+
+  private flush(): void {
+    this.hash.update(this.pending.join(''));
+    this.pending = [];
+    this.pendingLength = 0;
+  }
 }
 
 /**
@@ -36,7 +63,7 @@ function feedCanonicalJson(hash: Hash, value: unknown): void {
  * validated requests, whose nesting is bounded.
  */
 export function fingerprintOf(request: UpstreamRequest): string {
-  const hash = createHash('sha256');
-  feedCanonicalJson(hash, request);
-  return hash.digest('base64url');
+  const canonical = new CanonicalJsonHash(createHash('sha256'));
+  canonical.add(request);
+  return canonical.digest();
 }
