@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { UpstreamError } from '../domain/completions/upstream.js';
 import { statusError } from './upstream-errors.js';
 
@@ -31,8 +32,8 @@ export class ChatEndpoint {
 
   /**
    * Sends `body` and resolves with the answer once it is a 2xx; any other
-   * status rejects with its UpstreamError (kind `http` or `rate_limited`),
-   * a failed connection with the socket's error. An abort of `signal`
+   * status rejects with its UpstreamError (kind `http`, `refused` or
+   * `rate_limited`), a failed connection with the socket's error. An abort of `signal`
    * destroys the request, or only drains a body that fully arrived, so its
    * connection serves the next request; whoever reads the body sees the
    * abort through it.
@@ -68,6 +69,12 @@ export class ChatEndpoint {
       );
       // Later errors (an abort after the answer came) reach the body, not this promise.
       request.on('error', reject);
+      // A protocol switch hands the socket over instead of answering: no
+      // timeout or abort would reach it, so it is closed here.
+      request.once('upgrade', (message: IncomingMessage, socket: Duplex) => {
+        socket.destroy();
+        reject(new UpstreamError('http', `The upstream answered HTTP ${message.statusCode ?? 101} (a protocol switch) to a chat completion.`, { status: message.statusCode }));
+      });
       const abort = (): void => {
         if (answer?.complete) answer.resume();
         else request.destroy(new DOMException('This operation was aborted', 'AbortError'));

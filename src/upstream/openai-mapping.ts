@@ -6,11 +6,12 @@ import type {
 import { UpstreamError, type ToolCallDelta, type UpstreamChunk, type UpstreamMessage, type UpstreamRequest, type UpstreamUsage } from '../domain/completions/upstream.js';
 
 // Translation between the gateway's camelCase types and OpenAI's wire names.
-// Optional fields left undefined disappear when the SDK serialises the body.
+// Optional fields left undefined disappear when the body is serialised
+// (JSON.stringify). The openai package gives the wire types only.
 
 function toMessageParam(message: UpstreamMessage): ChatCompletionMessageParam {
-  // Content parts and tool calls were validated by the gateway; the SDK's
-  // per-role unions cannot be proven from `unknown[]`.
+  // Content parts and tool calls were validated by the gateway; the wire
+  // types' per-role unions cannot be proven from `unknown[]`.
   return {
     role: message.role,
     content: message.content,

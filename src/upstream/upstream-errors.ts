@@ -10,11 +10,11 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /**
- * The longest retry-after passed on: a day. An upstream's "retry in 3,000
- * years" tells a client nothing more, and the value must fit the
- * completion's row (an unwritable settlement would hold the completion).
+ * The longest retry-after passed on: an hour. The upstream is not trusted
+ * to tell every client to wait a day (or 3,000 years), and the value must
+ * fit the completion's row (an unwritable settlement would hold it).
  */
-const MAX_RETRY_AFTER_SECONDS = 86_400;
+const MAX_RETRY_AFTER_SECONDS = 3_600;
 
 /** `retry-after-ms`, or `retry-after` as seconds or an HTTP date, in whole seconds. */
 function retryAfterSeconds(headers: IncomingHttpHeaders): number | undefined {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/simulator.js';
 import type { ToolCallDelta, UpstreamChunk } from '../../src/domain/completions/upstream.js';
@@ -339,6 +339,23 @@ describe('upstream client: the request and error answers', () => {
         expect(error.message).toBe('The upstream answered HTTP 502: <html>Bad gateway from the load balancer</html>');
       },
     );
+  });
+
+  it('fails an answer that switches protocols (HTTP 101) at once, closing its socket', async () => {
+    const server = createNetServer((socket) => {
+      socket.once('data', () => socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: chat\r\n\r\n'));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const closed = new Promise<void>((resolve) => server.on('connection', (socket) => socket.once('close', () => resolve())));
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      const { error } = await failureOf(clientFor(baseUrl, { firstByteTimeoutMs: 60_000 }).streamChat(chatRequest('Hi'), neverAborted));
+      expect(error).toMatchObject({ kind: 'http', status: 101 });
+      await closed;
+    } finally {
+      server.close();
+    }
   });
 
   it('fails an error answer whose body never ends as soon as it read enough of it', async () => {

@@ -708,8 +708,9 @@ export class CompletionService {
   /**
    * Graceful stop: refuses new starts, waits up to `deadlineMs` for running
    * completions to end, then cancels the rest (error SHUTDOWN, charged for
-   * what was generated) and waits for their settlement. Nothing is left
-   * PENDING or STREAMING.
+   * what was generated) and waits for their settlement, up to `deadlineMs`
+   * more. Nothing is left PENDING or STREAMING but a completion whose
+   * settlement could not be written by then (see the end of stop).
    */
   async stop(deadlineMs: number): Promise<void> {
     this.draining = true;

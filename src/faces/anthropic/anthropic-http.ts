@@ -18,11 +18,11 @@ export function idempotencyKeyOf(req: IncomingMessage): string | undefined {
 
 /**
  * The parsed JSON body; 413 request_too_large above `maxBytes`
- * (MAX_REQUEST_BYTES), 400 when it is not JSON.
+ * (MAX_COMPLETION_REQUEST_BYTES), 400 when it is not JSON.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const tooLarge = () =>
-    new AnthropicHttpError(413, 'request_too_large', `The request body is larger than this gateway's limit of ${maxBytes} bytes (MAX_REQUEST_BYTES); remove large images or documents from the conversation, or ask the operator to raise the limit.`, {
+    new AnthropicHttpError(413, 'request_too_large', `The request body is larger than this gateway's limit of ${maxBytes} bytes (MAX_COMPLETION_REQUEST_BYTES); remove large images or documents from the conversation, or ask the operator to raise the limit.`, {
       'x-should-retry': 'false',
       connection: 'close',
     });

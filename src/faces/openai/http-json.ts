@@ -3,8 +3,8 @@ import { BodyTooLargeError, readBody, sendJson } from '../../http/json.js';
 import { OpenAIHttpError } from './openai-errors.js';
 
 /**
- * The parsed JSON body; 413 above `maxBytes` (MAX_REQUEST_BYTES, the same
- * limit as GraphQL's), 400 when it is not JSON.
+ * The parsed JSON body; 413 above `maxBytes` (MAX_COMPLETION_REQUEST_BYTES,
+ * the same limit as Anthropic's face), 400 when it is not JSON.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   if (Number(req.headers['content-length']) > maxBytes) throw tooLarge(maxBytes);
