@@ -12,7 +12,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * connections. The gateway builds the body itself and reads the answer as a
  * Node stream: through the openai SDK (its request building, headers,
  * per-request abort signals and WHATWG Response objects) the same request
- * cost about 2.5× the CPU (`npm run bench:upstream-client`). No
+ * cost 2.5× the CPU (`npm run bench:upstream-client`). No
  * `accept-encoding` is sent, so bodies come uncompressed.
  */
 export class ChatEndpoint {
