@@ -135,7 +135,8 @@ export async function hostileInput(target: SoakTarget, tally: Tally, signal: Abo
   const short = (content: string) => [{ role: 'user', content: `${content} [sim:words=3,itl=1]` }];
 
   const cases: InputCase[] = [
-    { name: 'REST U+0000 in content', send: () => rest(restBody('', [{ role: 'user', content: nulText }])), accepts: clientFault },
+    // Message text is cleaned of U+0000 and answered; other fields holding it are refused.
+    { name: 'REST U+0000 in user', send: () => rest(restBody(`,"user":${JSON.stringify(nulText)}`)), accepts: clientFault },
     { name: `REST tools nested ${DEPTH} deep`, send: () => rest(restBody(`,"tools":${deepTools}`)), accepts: clientFault },
     { name: 'REST 900 KB tool_call_id', send: () => rest(restBody('', hugeIdRest)), accepts: clientFault },
     {
@@ -147,7 +148,7 @@ export async function hostileInput(target: SoakTarget, tally: Tally, signal: Abo
       },
       accepts: (outcome) => outcome === 'HTTP 409',
     },
-    { name: 'GraphQL U+0000 in content', send: () => viaGraphql(JSON.stringify({ query: start, variables: { input: { model: MODEL, messages: [{ role: 'user', content: nulText }] } } })), accepts: badInput },
+    { name: 'GraphQL U+0000 in user', send: () => viaGraphql(JSON.stringify({ query: start, variables: { input: { model: MODEL, messages: [{ role: 'user', content: 'hi' }], user: nulText } } })), accepts: badInput },
     { name: `GraphQL tools nested ${DEPTH} deep`, send: () => viaGraphql(startBody(`{"model":"${MODEL}","messages":[{"role":"user","content":"hi"}],"tools":${deepTools}}`)), accepts: badInput },
     {
       name: 'GraphQL 900 KB toolCallId',
