@@ -18,6 +18,11 @@ function sortedJson(value: unknown): string {
 }
 
 describe('a request fingerprint', () => {
+  it('is what fingerprints stored before were: the sorted JSON, undefined array items as nothing', () => {
+    const odd = request('hi "q" \\ \u2028 é 😀', { stop: ['a'], temperature: 0.5, tools: [{ b: 1, a: [1, null, true, undefined, { z: 1, 'k"ey': 2 }] }], user: undefined });
+    expect(fingerprintOf(odd)).toBe(createHash('sha256').update(sortedJson(odd)).digest('base64url'));
+  });
+
   it('is the same whatever the order of the keys, tools and schemas included', () => {
     const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { a: { type: 'string' } } } } }];
     const reordered = [{ function: { parameters: { properties: { a: { type: 'string' } }, type: 'object' }, name: 'f' }, type: 'function' }];

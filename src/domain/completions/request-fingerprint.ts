@@ -36,7 +36,8 @@ class CanonicalJsonHash {
       this.write('}');
       return;
     }
-    this.write(JSON.stringify(value) ?? 'null');
+    // As the fingerprints stored before this hashed it: nothing for an undefined array item.
+    this.write(JSON.stringify(value) ?? '');
   }
 
   digest(): string {
