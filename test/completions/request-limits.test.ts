@@ -67,6 +67,13 @@ describe('a completion request over GraphQL', () => {
 });
 
 describe('a completion request over the OpenAI REST face', () => {
+  it('with more than 10,000 messages is 400 naming messages, and changes nothing', async () => {
+    const turns = Array.from({ length: 10_001 }, (_, i) => (i % 2 === 0 ? '{"role":"user","content":"u"}' : '{"role":"assistant","content":"a"}'));
+    const { status, body } = await changesNothing(() => restStart(`"messages":[${turns.join(',')}]`));
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'messages', message: expect.stringContaining('at most 10000 messages') });
+  });
+
   it('with U+0000 or a lone surrogate in message text is answered, the text sent upstream without them', async () => {
     const before = simulator.requests.length;
     const content = '[{"type":"text","text":"c\\u0000d\\ud800"}]';

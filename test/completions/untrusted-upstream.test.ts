@@ -149,7 +149,19 @@ describe('output that tries to pass unbounded or uncharged', () => {
     expect(units(final.cost)).toBe(costAtHaiku(4, 2));
   });
 
-  it('of two usage reports with different cache counts, the larger is charged whole', async () => {
+  it('of two usage reports, one of the prompt and one of the output, both counts are charged', async () => {
+    const { key } = await fundedCustomer(server, '5');
+    simulator.enqueue({
+      tokens: ['Hello', ' world', '!'],
+      rawChunks: [chunkWith({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 1, total_tokens: 101 } })],
+      usage: { prompt_tokens: 0, completion_tokens: 3, total_tokens: 3 },
+    });
+    const final = await runToEnd(server, key, {});
+    expect(final).toMatchObject({ status: 'SUCCEEDED', usage: { promptTokens: 100, completionTokens: 3, estimated: false } });
+    expect(units(final.cost)).toBe(costAtHaiku(100, 3));
+  });
+
+  it('of two usage reports with different cache counts, the cache counts of the larger prompt are charged', async () => {
     const { key } = await fundedCustomer(server, '5');
     simulator.enqueue({
       tokens: ['Hello'],

@@ -48,12 +48,20 @@ function prefixOfBytes(text: string, bytes: number): string {
 }
 
 /**
- * Of two usage reports, the larger one, whole (never field by field: the
- * cache counts must stay within the prompt tokens of their own report).
- * Reports are cumulative, so a later, smaller one cannot lower the bill.
+ * What two usage reports say together: the larger count of each kind, so
+ * that a later, smaller report (or one that reports the prompt and the
+ * output apart, as some proxies do) cannot lower the bill. The cache counts
+ * come with the larger prompt count, from the same report, so they always
+ * fit inside it.
  */
-function largerReport(earlier: UpstreamUsage, later: UpstreamUsage): UpstreamUsage {
-  return later.promptTokens + later.completionTokens >= earlier.promptTokens + earlier.completionTokens ? later : earlier;
+function combinedReports(earlier: UpstreamUsage, later: UpstreamUsage): UpstreamUsage {
+  const prompt = later.promptTokens >= earlier.promptTokens ? later : earlier;
+  return {
+    promptTokens: prompt.promptTokens,
+    completionTokens: Math.max(earlier.completionTokens, later.completionTokens),
+    cachedPromptTokens: prompt.cachedPromptTokens,
+    cacheWriteTokens: prompt.cacheWriteTokens,
+  };
 }
 
 /** A tool-call delta with its text as Postgres can store it. */
@@ -188,7 +196,7 @@ export class LiveCompletion implements CallTarget {
     this.answered = true;
     let text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
     const sent = chunk.toolCallDeltas?.map(cleanToolCallDelta);
-    // What the upstream sent counts toward maxTokens, ids it repeats included.
+    // What the upstream sent counts toward maxTokens (see boundBytesOf).
     const sentBytes = boundBytesOf(text, sent ?? null);
     let cut = false;
     if (sentBytes > 0) {
@@ -217,15 +225,15 @@ export class LiveCompletion implements CallTarget {
     }
     if (cut) return false;
     if (chunk.finishReason) this.finishReason = chunk.finishReason;
-    // Usage is cumulative: a later, smaller report does not lower the bill.
-    if (chunk.usage) this.usage = this.usage ? largerReport(this.usage, chunk.usage) : chunk.usage;
+    if (chunk.usage) this.usage = this.usage ? combinedReports(this.usage, chunk.usage) : chunk.usage;
     return true;
   }
 
   /**
-   * How much of a chunk that crosses maxTokens is still delivered: output
-   * up to maxTokens at the estimate's bytes a token. The charge is
-   * maxTokens, so no more is delivered than the estimate says it pays for.
+   * How much of a chunk that crosses maxTokens is still delivered: whatever
+   * keeps the output so far within maxTokens at the estimate's bytes a
+   * token (none when earlier, denser chunks already passed that). The
+   * charge is maxTokens, which the estimate says pays for that much.
    */
   private bytesLeftForPrefix(): number {
     return Math.max(0, estimatedOutputBytes(this.request.maxTokens) - this.boundBytes);
