@@ -451,17 +451,7 @@ export class CompletionService {
     const settling = live.trace.settling();
     const ending = { failure, stop: this.stopReasons.get(live), maxDurationMs: this.maxDurationMs };
     const onCapped = (cost: bigint) => log.warn({ cost: formatMoney(cost), reserved: formatMoney(completion.reserved) }, 'usage exceeded the reservation; charging the reservation');
-    let settlement: Settlement;
-    try {
-      settlement = settlementOf(live, ending, onCapped);
-    } catch (error) {
-      // Whatever the upstream's usage held that the settlement could not
-      // price, the completion must not wait for its overdue bound: it is
-      // charged the estimate instead.
-      log.error({ err: error }, 'could not price the upstream usage; charging the estimate');
-      live.usage = null;
-      settlement = settlementOf(live, ending, onCapped);
-    }
+    const settlement = settlementOf(live, ending, onCapped);
     let applied: Settlement | undefined;
     let settledRow: Completion;
     try {

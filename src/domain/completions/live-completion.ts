@@ -11,22 +11,27 @@ import type { CallTarget } from './resilient-upstream.js';
 import { noCompletionTrace, type CompletionTrace } from './completion-tracer.js';
 import type { Model } from '../catalogue/model.js';
 
-/** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
-export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
-  let bytes = Buffer.byteLength(text);
-  for (const d of toolCallDeltas ?? []) bytes += Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
+/** UTF-8 bytes of the tool-call fragments (names and arguments) in one event. */
+function toolCallBytesOf(toolCallDeltas: readonly ToolCallDelta[]): number {
+  let bytes = 0;
+  for (const d of toolCallDeltas) bytes += Buffer.byteLength(d.function?.name ?? '') + Buffer.byteLength(d.function?.arguments ?? '');
   return bytes;
 }
 
+/** UTF-8 bytes of generated output in one event: its text and tool-call fragments. */
+export function outputBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
+  return Buffer.byteLength(text) + (toolCallDeltas ? toolCallBytesOf(toolCallDeltas) : 0);
+}
+
 /**
- * The bytes of an upstream chunk counted toward maxTokens: its output, and
- * the id of a tool-call delta that carries nothing else. Some servers repeat
- * a call's id on every delta, which is no output; but a stream of nothing
- * but ids must be bounded like any other.
+ * The bytes of tool-call deltas counted toward maxTokens: their fragments,
+ * and the id of a delta that carries nothing else. Some servers repeat a
+ * call's id on every delta, which is no output; but a stream of nothing but
+ * ids must be bounded like any other.
  */
-function boundBytesOf(text: string, toolCallDeltas: readonly ToolCallDelta[] | null): number {
-  let bytes = outputBytesOf(text, toolCallDeltas);
-  for (const d of toolCallDeltas ?? []) if (!d.function?.name && !d.function?.arguments) bytes += Buffer.byteLength(d.id ?? '');
+function boundToolCallBytesOf(toolCallDeltas: readonly ToolCallDelta[]): number {
+  let bytes = toolCallBytesOf(toolCallDeltas);
+  for (const d of toolCallDeltas) if (!d.function?.name && !d.function?.arguments) bytes += Buffer.byteLength(d.id ?? '');
   return bytes;
 }
 
@@ -195,9 +200,10 @@ export class LiveCompletion implements CallTarget {
   accept(chunk: UpstreamChunk): boolean {
     this.answered = true;
     let text = chunk.contentDelta ? cleanText(chunk.contentDelta) : '';
+    let textBytes = text === '' ? 0 : Buffer.byteLength(text);
     const sent = chunk.toolCallDeltas?.map(cleanToolCallDelta);
-    // What the upstream sent counts toward maxTokens (see boundBytesOf).
-    const sentBytes = boundBytesOf(text, sent ?? null);
+    // What the upstream sent counts toward maxTokens (see boundToolCallBytesOf).
+    const sentBytes = textBytes + (sent ? boundToolCallBytesOf(sent) : 0);
     let cut = false;
     if (sentBytes > 0) {
       if (fewestOutputTokens(this.outputChunks + 1, this.boundBytes + sentBytes) > this.request.maxTokens) {
@@ -206,9 +212,10 @@ export class LiveCompletion implements CallTarget {
         this.cutAtMaxTokens = true;
         text = sent || this.outputChunks + 1 > this.request.maxTokens ? '' : prefixOfBytes(text, this.bytesLeftForPrefix());
         if (text === '') return false;
+        textBytes = Buffer.byteLength(text);
       }
       this.outputChunks += 1;
-      this.boundBytes += cut ? Buffer.byteLength(text) : sentBytes;
+      this.boundBytes += cut ? textBytes : sentBytes;
     }
     const deltas = cut || !sent ? undefined : this.toolCalls.normalise(sent, this.toolCallIdFor).filter(carriesOutput);
     if (deltas?.length) this.toolCalls.add(deltas);
@@ -217,7 +224,7 @@ export class LiveCompletion implements CallTarget {
         this.firstTokenAt = new Date();
         this.trace.firstToken();
       }
-      this.outputBytes += outputBytesOf(text, deltas ?? null);
+      this.outputBytes += textBytes + (deltas ? toolCallBytesOf(deltas) : 0);
       this.content += text;
       this.pendingText += text;
       if (deltas?.length) (this.pendingToolCalls ??= []).push(...deltas);
